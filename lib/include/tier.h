@@ -1,0 +1,6 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+/* libtier: the public header.  See each included header for its contract. */
+#include <tier/nodemask.h>
+#include <tier/snapshot.h>
+#include <tier/config.h>
