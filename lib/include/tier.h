@@ -4,3 +4,5 @@
 #include <tier/nodemask.h>
 #include <tier/snapshot.h>
 #include <tier/config.h>
+#include <tier/state.h>
+#include <tier/guard.h>

@@ -1,0 +1,257 @@
+/* SPDX-License-Identifier: MIT */
+#include "tierctl-render.h"
+
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+static struct json_object *get(struct json_object *o, const char *key)
+{
+	struct json_object *v = NULL;
+	if (!o || !json_object_object_get_ex(o, key, &v))
+		return NULL;
+	return v;
+}
+
+static bool is_null(struct json_object *v)
+{
+	return v == NULL || json_object_is_type(v, json_type_null);
+}
+
+static long long get_ll(struct json_object *o, const char *key, long long dflt)
+{
+	struct json_object *v = get(o, key);
+	return is_null(v) ? dflt : (long long)json_object_get_int64(v);
+}
+
+static const char *get_str(struct json_object *o, const char *key, const char *dflt)
+{
+	struct json_object *v = get(o, key);
+	return is_null(v) ? dflt : json_object_get_string(v);
+}
+
+const char *tierctl_fmt_bytes(char *buf, size_t size, long long bytes)
+{
+	static const char *unit[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB" };
+	bool neg = bytes < 0;
+	double v = neg ? -(double)bytes : (double)bytes;
+	unsigned u = 0;
+	while (v >= 1024.0 && u < 5) {
+		v /= 1024.0;
+		u++;
+	}
+	if (u == 0)
+		snprintf(buf, size, "%s%.0f %s", neg ? "-" : "", v, unit[u]);
+	else
+		snprintf(buf, size, "%s%.1f %s", neg ? "-" : "", v, unit[u]);
+	return buf;
+}
+
+/* [1,2,5] -> "1-2,5" */
+static void fmt_idlist(struct json_object *arr, char *buf, size_t size)
+{
+	size_t n = arr && json_object_is_type(arr, json_type_array) ? json_object_array_length(arr) : 0;
+	size_t off = 0;
+	buf[0] = '\0';
+	for (size_t i = 0; i < n && off < size; i++) {
+		long long a = json_object_get_int64(json_object_array_get_idx(arr, i)), b = a;
+		while (i + 1 < n && json_object_get_int64(json_object_array_get_idx(arr, i + 1)) == b + 1) {
+			b++;
+			i++;
+		}
+		int w = a == b ? snprintf(buf + off, size - off, "%s%lld", off ? "," : "", a)
+			       : snprintf(buf + off, size - off, "%s%lld-%lld", off ? "," : "", a, b);
+		if (w < 0)
+			break;
+		off += (size_t)w;
+	}
+}
+
+static const char *balancing_name(long long mode)
+{
+	switch (mode) {
+	case 0: return "disabled";
+	case 1: return "normal (NUMA locality)";
+	case 2: return "memory tiering (promotion)";
+	case 3: return "normal + memory tiering";
+	default: return "unknown";
+	}
+}
+
+static void render_node_row(FILE *f, struct json_object *node, long long page_size)
+{
+	char total[32], free_[32], mn[32], lo[32], hi[32], head[32], tgt[64], fb[64];
+	long long fp = get_ll(node, "free_pages", -1);
+	bool zones_known = fp >= 0 && get_ll(node, "managed_pages", 0) > 0;
+
+	fmt_idlist(get(node, "demotion_targets"), tgt, sizeof(tgt));
+	fmt_idlist(get(node, "demotion_fallback"), fb, sizeof(fb));
+	/* FREE comes from the zones when known, so it compares with the
+	 * watermarks beside it (nodeN/meminfo is read at another instant). */
+	long long tb = get_ll(node, "mem_total_bytes", -1);
+	long long fbytes = zones_known ? fp * page_size : get_ll(node, "mem_free_bytes", -1);
+	if (tb >= 0)
+		tierctl_fmt_bytes(total, sizeof(total), tb);
+	else
+		snprintf(total, sizeof(total), "?");
+	if (fbytes >= 0)
+		tierctl_fmt_bytes(free_, sizeof(free_), fbytes);
+	else
+		snprintf(free_, sizeof(free_), "?");
+	if (zones_known) {
+		tierctl_fmt_bytes(mn, sizeof(mn), get_ll(node, "min_pages", 0) * page_size);
+		tierctl_fmt_bytes(lo, sizeof(lo), get_ll(node, "low_pages", 0) * page_size);
+		tierctl_fmt_bytes(hi, sizeof(hi), get_ll(node, "high_pages", 0) * page_size);
+		tierctl_fmt_bytes(head, sizeof(head), get_ll(node, "headroom_pages", 0) * page_size);
+	} else {
+		snprintf(mn, sizeof(mn), "-");
+		snprintf(lo, sizeof(lo), "-");
+		snprintf(hi, sizeof(hi), "-");
+		snprintf(head, sizeof(head), "-");
+	}
+	const char *cpus = get_str(node, "cpus", "");
+	char demotes[140];
+	if (tgt[0] && fb[0] && strcmp(tgt, fb) != 0)
+		snprintf(demotes, sizeof(demotes), "%s (fallback %s)", tgt, fb);
+	else
+		snprintf(demotes, sizeof(demotes), "%s", tgt[0] ? tgt : "-");
+	fprintf(f, "  %-5lld %-9s %10s %10s %10s %10s %10s %11s  %s\n", get_ll(node, "id", -1),
+		cpus[0] ? cpus : "-", total, free_, mn, lo, hi, head, demotes);
+}
+
+static void render_header(FILE *f)
+{
+	fprintf(f, "  %-5s %-9s %10s %10s %10s %10s %10s %11s  %s\n", "NODE", "CPUS", "TOTAL", "FREE", "MIN",
+		"LOW", "HIGH", "HEADROOM", "DEMOTES TO");
+}
+
+void tierctl_render_topology(FILE *f, struct json_object *topo)
+{
+	struct json_object *tiers = get(topo, "tiers"), *nodes = get(topo, "nodes");
+	long long page_size = get_ll(topo, "page_size", 4096);
+	size_t ntiers = tiers ? json_object_array_length(tiers) : 0;
+	size_t nnodes = nodes ? json_object_array_length(nodes) : 0;
+
+	if (ntiers == 0) {
+		fprintf(f, "No memory tiers reported by the kernel%s.\n",
+			get(topo, "has_tiering") && json_object_get_boolean(get(topo, "has_tiering"))
+				? ""
+				: " (no /sys/devices/virtual/memory_tiering: kernel older than 6.1 or CONFIG_NUMA off)");
+	}
+	for (size_t t = 0; t < ntiers; t++) {
+		struct json_object *tier = json_object_array_get_idx(tiers, t);
+		char list[128];
+		fmt_idlist(get(tier, "nodes"), list, sizeof(list));
+		fprintf(f, "%sTier %lld%s: nodes %s\n", t ? "\n" : "", get_ll(tier, "id", -1),
+			ntiers == 1 ? " (only tier)" : t == 0 ? " (fastest)" : t + 1 == ntiers ? " (slowest)" : "",
+			list);
+		render_header(f);
+		for (size_t i = 0; i < nnodes; i++) {
+			struct json_object *node = json_object_array_get_idx(nodes, i);
+			if (get_ll(node, "tier", -1) == get_ll(tier, "id", -2))
+				render_node_row(f, node, page_size);
+		}
+	}
+	/* Nodes outside any tier: memoryless CPU nodes, or no tiering at all. */
+	bool header = false;
+	for (size_t i = 0; i < nnodes; i++) {
+		struct json_object *node = json_object_array_get_idx(nodes, i);
+		if (!is_null(get(node, "tier")))
+			continue;
+		if (!header) {
+			fprintf(f, "%sNodes outside any memory tier:\n", ntiers ? "\n" : "");
+			render_header(f);
+			header = true;
+		}
+		render_node_row(f, node, page_size);
+	}
+
+	struct json_object *de = get(topo, "demotion_enabled");
+	long long nb = get_ll(topo, "numa_balancing", -1);
+	fprintf(f, "\ndemotion_enabled: %s\n",
+		is_null(de) ? "unknown (no /sys/kernel/mm/numa/demotion_enabled)"
+			    : json_object_get_boolean(de) ? "true" : "false");
+	if (nb >= 0)
+		fprintf(f, "numa_balancing:   %lld, %s\n", nb, balancing_name(nb));
+	else
+		fprintf(f, "numa_balancing:   unknown\n");
+}
+
+static void fmt_duration(char *buf, size_t size, long long usec)
+{
+	long long s = usec / 1000000;
+	if (usec < 0)
+		snprintf(buf, size, "?");
+	else if (s < 1)
+		snprintf(buf, size, "%lldms", usec / 1000);
+	else if (s < 120)
+		snprintf(buf, size, "%llds", s);
+	else if (s < 7200)
+		snprintf(buf, size, "%lldm%02llds", s / 60, s % 60);
+	else
+		snprintf(buf, size, "%lldh%02lldm", s / 3600, (s / 60) % 60);
+}
+
+static void render_section_kv(FILE *f, const char *title, struct json_object *obj)
+{
+	if (is_null(obj))
+		return;
+	fprintf(f, "\n%s:\n", title);
+	json_object_object_foreach(obj, key, val)
+	{
+		if (json_object_is_type(val, json_type_object) || json_object_is_type(val, json_type_array))
+			fprintf(f, "  %-22s %s\n", key, json_object_to_json_string_ext(val, JSON_C_TO_STRING_PLAIN));
+		else
+			fprintf(f, "  %-22s %s\n", key, is_null(val) ? "-" : json_object_get_string(val));
+	}
+}
+
+void tierctl_render_status(FILE *f, struct json_object *st)
+{
+	struct json_object *d = get(st, "daemon");
+	char up[32], cost[32], maxcost[32];
+	fmt_duration(up, sizeof(up), get_ll(d, "uptime_usec", -1));
+	const char *state = get(d, "paused") && json_object_get_boolean(get(d, "paused")) ? "paused" : "running";
+	bool dry = get(d, "dry_run") && json_object_get_boolean(get(d, "dry_run"));
+
+	fprintf(f, "tierd %s, pid %lld, %s%s, up %s\n", get_str(d, "version", "?"), get_ll(d, "pid", -1), state,
+		dry ? " (dry-run: acting on nothing)" : "", up);
+	fprintf(f, "config:  %s, generation %lld", get_str(d, "config_path", "?"), get_ll(d, "config_generation", 0));
+	const char *rl = get_str(d, "last_reload", NULL);
+	if (rl)
+		fprintf(f, ", last reload: %s", rl);
+	fprintf(f, "\n");
+	snprintf(cost, sizeof(cost), "%.2f ms", (double)get_ll(d, "tick_cost_usec_avg", 0) / 1000.0);
+	snprintf(maxcost, sizeof(maxcost), "%.2f ms", (double)get_ll(d, "tick_cost_usec_max", 0) / 1000.0);
+	char ival[32];
+	fmt_duration(ival, sizeof(ival), get_ll(d, "interval_usec", -1));
+	fprintf(f, "ticks:   %lld, interval %s, cost %s avg / %s max\n", get_ll(d, "ticks", 0), ival, cost, maxcost);
+	struct json_object *warn = get(st, "warnings");
+	for (size_t i = 0; warn && i < json_object_array_length(warn); i++)
+		fprintf(f, "warning: %s\n", json_object_get_string(json_object_array_get_idx(warn, i)));
+
+	struct json_object *de_orig = get(st, "demotion_enabled_original");
+	fprintf(f, "\n");
+	tierctl_render_topology(f, st);
+	if (!is_null(de_orig))
+		fprintf(f, "demotion_enabled before tierd: %s\n", json_object_get_boolean(de_orig) ? "true" : "false");
+
+	render_section_kv(f, "Guard", get(st, "guard"));
+	render_section_kv(f, "Fencing", get(st, "fence"));
+	render_section_kv(f, "Relief", get(st, "relief"));
+
+	struct json_object *acts = get(st, "actions");
+	size_t na = acts ? json_object_array_length(acts) : 0;
+	fprintf(f, "\nLast actions%s:\n", na ? " (newest first)" : "");
+	if (na == 0)
+		fprintf(f, "  none\n");
+	for (size_t i = na; i-- > 0;) {
+		struct json_object *a = json_object_array_get_idx(acts, i);
+		char ago[32];
+		fmt_duration(ago, sizeof(ago), get_ll(a, "age_usec", -1));
+		const char *res = get_str(a, "result", "ok");
+		fprintf(f, "  %8s ago  %-8s %s%s%s\n", ago, get_str(a, "kind", "?"), get_str(a, "reason", ""),
+			strcmp(res, "ok") ? " -> " : "", strcmp(res, "ok") ? res : "");
+	}
+}

@@ -1,0 +1,178 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Applying changes to the host, and undoing them.  Every change goes:
+ * read the current value -> record it in the state file (saved BEFORE the
+ * write, so a crash right after the write still knows the original) ->
+ * write through the ops table -> log and keep an action for status.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tierd.h"
+#include "tierd-log.h"
+
+void tierd_record_action(struct tierd *d, const char *kind, const char *target, const char *value,
+			 const char *reason, int result)
+{
+	if (!d->actions || d->actions_cap == 0)
+		return;
+	unsigned idx = (d->actions_head + d->actions_len) % d->actions_cap;
+	if (d->actions_len == d->actions_cap)
+		d->actions_head = (d->actions_head + 1) % d->actions_cap;
+	else
+		d->actions_len++;
+	struct tierd_action *a = &d->actions[idx];
+	memset(a, 0, sizeof(*a));
+	a->mono_usec = tierd_now_mono_usec();
+	a->real_usec = tierd_now_real_usec();
+	snprintf(a->kind, sizeof(a->kind), "%s", kind);
+	snprintf(a->target, sizeof(a->target), "%s", target ? target : "");
+	snprintf(a->value, sizeof(a->value), "%s", value ? value : "");
+	snprintf(a->reason, sizeof(a->reason), "%s", reason ? reason : "");
+	a->result = result;
+	a->dry_run = tierd_dry_run(d);
+	d->actions_total++;
+}
+
+static int save_state(struct tierd *d)
+{
+	int r;
+	if (d->state->nr == 0)
+		r = tier_state_remove_at(d->statefd, TIERD_STATE_FILE);
+	else
+		r = tier_state_save_at(d->statefd, TIERD_STATE_FILE, d->state);
+	if (r < 0)
+		log_error("cannot write the state file %s/%s: %s", d->state_dir, TIERD_STATE_FILE, strerror(-r));
+	return r;
+}
+
+int tierd_set_knob(struct tierd *d, const char *relpath, const char *value, const char *kind, const char *reason)
+{
+	char cur[256];
+	struct tierd_field f[2];
+	int r = d->ops->read_attr(d->rootfd, relpath, cur, sizeof(cur));
+	if (r < 0) {
+		log_error("cannot read %s: %s", relpath, strerror(-r));
+		tierd_record_action(d, kind, relpath, value, reason, r);
+		return r;
+	}
+	if (strcmp(cur, value) == 0)
+		return 0;
+
+	tierd_field_set(&f[0], "TIERD_KNOB", "%s", relpath);
+	tierd_field_set(&f[1], "TIERD_VALUE", "%s", value);
+	if (tierd_dry_run(d)) {
+		tierd_event(LOG_NOTICE, TIERD_MID_KNOB, f, 2, "dry-run: would write %s to /%s (now %s): %s", value,
+			    relpath, cur, reason);
+		tierd_record_action(d, kind, relpath, value, reason, 0);
+		return 0;
+	}
+
+	r = tier_state_record(d->state, TIER_STATE_KNOB, relpath, cur, tierd_now_real_usec());
+	if (r < 0) {
+		log_error("cannot record %s in the state: %s", relpath, strerror(-r));
+		return r;
+	}
+	/* Never change a setting whose original we could not persist. */
+	if (r == 1 && save_state(d) < 0) {
+		tier_state_forget(d->state, TIER_STATE_KNOB, relpath);
+		tierd_record_action(d, kind, relpath, value, reason, -EIO);
+		return -EIO;
+	}
+	r = d->ops->write_attr(d->rootfd, relpath, value);
+	if (r < 0) {
+		log_error("writing %s to /%s failed: %s", value, relpath, strerror(-r));
+	} else {
+		tierd_event(LOG_NOTICE, TIERD_MID_KNOB, f, 2, "wrote %s to /%s (was %s): %s", value, relpath, cur,
+			    reason);
+		/* Back at the host's own value: nothing left to restore. */
+		const struct tier_state_entry *e = tier_state_find(d->state, TIER_STATE_KNOB, relpath);
+		if (e && strcmp(e->original, value) == 0) {
+			tier_state_forget(d->state, TIER_STATE_KNOB, relpath);
+			save_state(d);
+		}
+	}
+	tierd_record_action(d, kind, relpath, value, reason, r);
+	return r;
+}
+
+/* subtree_control cannot be written back verbatim: disable what is enabled
+ * now and was not before. */
+static int restore_subtree_control(struct tierd *d, const char *key, const char *original)
+{
+	char now[512];
+	int r = d->ops->read_attr(d->rootfd, key, now, sizeof(now));
+	if (r < 0)
+		return r;
+	char *save = NULL;
+	for (char *tok = strtok_r(now, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
+		char padded[600], want[80];
+		snprintf(padded, sizeof(padded), " %s ", original);
+		snprintf(want, sizeof(want), " %s ", tok);
+		if (strstr(padded, want))
+			continue;
+		char cmd[80];
+		snprintf(cmd, sizeof(cmd), "-%s", tok);
+		r = d->ops->write_attr(d->rootfd, key, cmd);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static int restore_write(void *ctx, enum tier_state_kind kind, const char *key, const char *value)
+{
+	struct tierd *d = ctx;
+	struct tierd_field f[2];
+	int r;
+
+	switch (kind) {
+	case TIER_STATE_KNOB:
+	case TIER_STATE_CPUSET_MEMS:
+		r = d->ops->write_attr(d->rootfd, key, value);
+		break;
+	case TIER_STATE_SUBTREE_CONTROL:
+		r = restore_subtree_control(d, key, value);
+		break;
+	default:
+		r = -EOPNOTSUPP;
+		break;
+	}
+	if (r == 0) {
+		tierd_field_set(&f[0], "TIERD_KEY", "%s", key);
+		tierd_field_set(&f[1], "TIERD_VALUE", "%s", value);
+		tierd_event(LOG_NOTICE, TIERD_MID_RESTORE, f, 2, "restored %s to '%s'", key, value);
+		tierd_record_action(d, "restore", key, value, "restore original", 0);
+	}
+	return r;
+}
+
+static void restore_note(void *ctx, enum tier_state_kind kind, const char *key, int err)
+{
+	(void)ctx;
+	if (err == -ENOENT)
+		log_info("%s %s vanished; nothing to restore", tier_state_kind_name(kind), key);
+	else
+		log_error("cannot restore %s %s: %s", tier_state_kind_name(kind), key, strerror(-err));
+}
+
+int tierd_restore_all(struct tierd *d, const char *why)
+{
+	static const struct tier_restore_ops ops = { .write = restore_write, .note = restore_note };
+	if (!d->state || d->state->nr == 0) {
+		tier_state_remove_at(d->statefd, TIERD_STATE_FILE);
+		return 0;
+	}
+	log_info("%s: restoring %zu setting(s)", why, d->state->nr);
+	struct tier_state *left = tier_state_new();
+	if (!left)
+		return -ENOMEM;
+	int failed = tier_state_restore(d->state, &ops, d, left);
+	tier_state_free(d->state);
+	d->state = left;
+	save_state(d);
+	d->demotion_written = -1;
+	return failed < 0 ? (int)left->nr + 1 : failed;
+}

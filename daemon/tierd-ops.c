@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: MIT */
+#include "tierd-ops.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <unistd.h>
+
+static int real_write_attr(int rootfd, const char *relpath, const char *value)
+{
+	/* O_TRUNC matters only for plain files (fixture roots); sysfs ignores it.
+	 * No O_CREAT: a knob that does not exist is an error, not a new file. */
+	int fd = openat(rootfd, relpath, O_WRONLY | O_TRUNC | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return -errno;
+	size_t len = strlen(value);
+	/* sysfs takes one write(2) per value: a short write is an error. */
+	ssize_t n = write(fd, value, len);
+	int e = n < 0 ? errno : (size_t)n != len ? EIO : 0;
+	if (close(fd) < 0 && e == 0)
+		e = errno;
+	return -e;
+}
+
+static int real_read_attr(int rootfd, const char *relpath, char *buf, size_t size)
+{
+	if (size == 0)
+		return -EINVAL;
+	int fd = openat(rootfd, relpath, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	ssize_t n = read(fd, buf, size - 1);
+	int e = n < 0 ? errno : 0;
+	close(fd);
+	if (n < 0)
+		return -e;
+	buf[n] = '\0';
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
+		buf[--n] = '\0';
+	return 0;
+}
+
+const struct tierd_ops tierd_real_ops = {
+	.write_attr = real_write_attr,
+	.read_attr = real_read_attr,
+};

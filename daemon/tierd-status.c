@@ -1,0 +1,106 @@
+/* SPDX-License-Identifier: MIT */
+/* What the daemon shows: the JSON for `tierctl status` and systemd's STATUS=.
+ * It only reads the daemon's state; it never acts. */
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <systemd/sd-daemon.h>
+
+#include "tierd.h"
+#include "tierd-log.h"
+
+static struct json_object *daemon_json(struct tierd *d)
+{
+	struct json_object *o = json_object_new_object();
+	uint64_t now = tierd_now_mono_usec();
+	json_object_object_add(o, "version", json_object_new_string(TIERD_VERSION));
+	json_object_object_add(o, "pid", json_object_new_int((int)getpid()));
+	json_object_object_add(o, "dry_run", json_object_new_boolean(tierd_dry_run(d)));
+	json_object_object_add(o, "paused", json_object_new_boolean(d->paused));
+	json_object_object_add(o, "config_path", json_object_new_string(d->config_path));
+	json_object_object_add(o, "config_generation", json_object_new_int64((int64_t)d->config_generation));
+	json_object_object_add(o, "last_reload", d->last_reload[0] ? json_object_new_string(d->last_reload) : NULL);
+	json_object_object_add(o, "root", json_object_new_string(d->root));
+	json_object_object_add(o, "state_dir", json_object_new_string(d->state_dir));
+	json_object_object_add(o, "uptime_usec", json_object_new_int64((int64_t)(now - d->started_mono_usec)));
+	json_object_object_add(o, "ticks", json_object_new_int64((int64_t)d->ticks));
+	json_object_object_add(o, "interval_usec", json_object_new_int64((int64_t)d->interval_usec));
+	json_object_object_add(o, "tick_cost_usec_last", json_object_new_int64((int64_t)d->tick_cost_last_usec));
+	json_object_object_add(o, "tick_cost_usec_max", json_object_new_int64((int64_t)d->tick_cost_max_usec));
+	json_object_object_add(o, "tick_cost_usec_avg",
+			       json_object_new_int64(d->ticks ? (int64_t)(d->tick_cost_sum_usec / d->ticks) : 0));
+	json_object_object_add(o, "acquire_error",
+			       d->acquire_error[0] ? json_object_new_string(d->acquire_error) : NULL);
+	json_object_object_add(o, "settings_held", json_object_new_int64(d->state ? (int64_t)d->state->nr : 0));
+	return o;
+}
+
+static struct json_object *actions_json(struct tierd *d)
+{
+	struct json_object *arr = json_object_new_array();
+	uint64_t now = tierd_now_mono_usec();
+	for (unsigned i = 0; i < d->actions_len; i++) {
+		const struct tierd_action *a = &d->actions[(d->actions_head + i) % d->actions_cap];
+		struct json_object *o = json_object_new_object();
+		json_object_object_add(o, "kind", json_object_new_string(a->kind));
+		json_object_object_add(o, "target", json_object_new_string(a->target));
+		json_object_object_add(o, "value", a->value[0] ? json_object_new_string(a->value) : NULL);
+		json_object_object_add(o, "reason", json_object_new_string(a->reason));
+		json_object_object_add(o, "result", json_object_new_string(a->result ? strerror(-a->result) : "ok"));
+		json_object_object_add(o, "dry_run", json_object_new_boolean(a->dry_run));
+		json_object_object_add(o, "age_usec", json_object_new_int64((int64_t)(now - a->mono_usec)));
+		json_object_object_add(o, "realtime_usec", json_object_new_int64((int64_t)a->real_usec));
+		json_object_array_add(arr, o);
+	}
+	return arr;
+}
+
+struct json_object *tierd_status_json(struct tierd *d)
+{
+	/* The topology keys come first, exactly as `tierctl topology --json`
+	 * prints them, so tools can read either. */
+	struct json_object *o = d->snap ? tier_snapshot_to_json(d->snap) : json_object_new_object();
+	json_object_object_add(o, "daemon", daemon_json(d));
+	struct json_object *w = json_object_new_array();
+	for (unsigned i = 0; i < d->nr_warnings; i++)
+		json_object_array_add(w, json_object_new_string(d->warnings[i]));
+	json_object_object_add(o, "warnings", w);
+	json_object_object_add(o, "demotion_enabled_original",
+			       d->demotion_original < 0 ? NULL : json_object_new_boolean(d->demotion_original));
+	json_object_object_add(o, "guard", tierd_guard_status(d));
+	json_object_object_add(o, "actions", actions_json(d));
+	json_object_object_add(o, "actions_total", json_object_new_int64((int64_t)d->actions_total));
+	return o;
+}
+
+void tierd_notify_status(struct tierd *d)
+{
+	char line[sizeof(d->status_line)];
+	char tiers[96] = "";
+	size_t off = 0;
+	for (int i = 0; d->snap && i < d->snap->nr_tiers && off < sizeof(tiers); i++) {
+		char nodes[48];
+		tier_bitmask_format(d->snap->tiers[i].nodes, nodes, sizeof(nodes));
+		int w = snprintf(tiers + off, sizeof(tiers) - off, "%s%d:%s", i ? " " : "", d->snap->tiers[i].id, nodes);
+		if (w < 0)
+			break;
+		off += (size_t)w;
+	}
+	struct json_object *g = tierd_guard_status(d), *st = NULL;
+	json_object_object_get_ex(g, "state", &st);
+	const char *last = d->actions_len
+				   ? d->actions[(d->actions_head + d->actions_len - 1) % d->actions_cap].reason
+				   : "none";
+	if (strncmp(d->last_reload, "reload failed", 13) == 0)
+		snprintf(line, sizeof(line), "%.200s", d->last_reload);
+	else
+		snprintf(line, sizeof(line), "tiers %s; guard %s%s%s; last action: %.80s", tiers[0] ? tiers : "none",
+			 st ? json_object_get_string(st) : "?", d->paused ? "; paused" : "",
+			 tierd_dry_run(d) ? "; dry-run" : "", last);
+	json_object_put(g);
+	/* STATUS= only when it changes: ticks can come every 10 ms. */
+	if (strcmp(line, d->status_line) != 0) {
+		snprintf(d->status_line, sizeof(d->status_line), "%s", line);
+		sd_notifyf(0, "STATUS=%s", line);
+	}
+}

@@ -1,0 +1,484 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * tierd: the memory-tiering daemon.  main(): arguments, startup checks, crash
+ * recovery, the sd-event loop, and restore on the way out.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <grp.h>
+#include <numa.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+#include <systemd/sd-daemon.h>
+
+#include "tierd.h"
+#include "tierd-log.h"
+#include "common-proto.h"
+
+#define DEFAULT_CONFIG TIERD_SYSCONFDIR "/tierd.conf"
+#define DEFAULT_STATE_DIR "/run/tierd"
+
+uint64_t tierd_now_mono_usec(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+uint64_t tierd_now_real_usec(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+bool tierd_dry_run(const struct tierd *d)
+{
+	return d->cli_dry_run || (d->config && d->config->dry_run);
+}
+
+void tierd_warn(struct tierd *d, const char *fmt, ...)
+{
+	va_list ap;
+	char msg[256];
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	log_warning("%s", msg);
+	if (d->nr_warnings < sizeof(d->warnings) / sizeof(d->warnings[0]))
+		snprintf(d->warnings[d->nr_warnings++], sizeof(d->warnings[0]), "%s", msg);
+}
+
+/* libnuma reports through these weak symbols; route them to our log instead
+ * of its default stderr printing. */
+void numa_warn(int num, char *fmt, ...)
+{
+	va_list ap;
+	(void)num;
+	va_start(ap, fmt);
+	tierd_logv(LOG_WARNING, fmt, ap);
+	va_end(ap);
+}
+
+void numa_error(char *where)
+{
+	log_error("libnuma: %s: %s", where, strerror(errno));
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: tierd [OPTIONS]\n"
+		"\n"
+		"User-space memory-tiering daemon: guards kernel demotion, relieves full lower\n"
+		"tiers, fences private nodes, and restores every setting it changed on exit.\n"
+		"\n"
+		"  -c, --config FILE     configuration (default %s, drop-ins FILE.d/*.conf)\n"
+		"  -r, --root DIR        read and write sysfs/procfs/state under DIR (default /)\n"
+		"  -s, --socket PATH     control socket (default %s)\n"
+		"  -S, --state-dir DIR   state file directory (default %s)\n"
+		"  -n, --dry-run         decide and log, change nothing\n"
+		"  -1, --once            run one tick and exit\n"
+		"      --check-config    validate the configuration and exit (0 ok, 1 errors)\n"
+		"  -l, --log-level LVL   err, warning, notice, info or debug (overrides the config)\n"
+		"      --version         print the version\n"
+		"  -h, --help            this text\n",
+		DEFAULT_CONFIG, TIERD_DEFAULT_SOCKET, DEFAULT_STATE_DIR);
+}
+
+static char *xstrdup(const char *s)
+{
+	char *r = strdup(s);
+	if (!r)
+		abort();
+	return r;
+}
+
+static char *join(const char *a, const char *b)
+{
+	char *r;
+	if (asprintf(&r, "%s%s", a, b) < 0)
+		abort();
+	return r;
+}
+
+static void print_config_errors(const struct tier_config_errors *errs, FILE *f)
+{
+	for (unsigned i = 0; i < errs->nr; i++)
+		fprintf(f, "%s\n", errs->msgs[i]);
+}
+
+/* Another tierd already answering on our socket?  A stale socket file from a
+ * crash refuses connections; then we take it over. */
+static bool socket_answers(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return false;
+	strcpy(sa.sun_path, path);
+	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return false;
+	bool ok = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+	close(fd);
+	return ok;
+}
+
+static int on_signal_exit(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
+{
+	struct tierd *d = userdata;
+	(void)s;
+	log_info("received %s, restoring and exiting", strsignal((int)si->ssi_signo));
+	return sd_event_exit(d->event, 0);
+}
+
+static int on_signal_reload(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
+{
+	(void)s;
+	(void)si;
+	tierd_reload(userdata, "SIGHUP");
+	return 0;
+}
+
+static int setup_paths(struct tierd *d)
+{
+	if (mkdirat(d->rootfd, ".", 0755) < 0 && errno != EEXIST)
+		return -errno;
+	/* The state dir lives under the root too, so a fixture run never touches
+	 * the host's /run/tierd. */
+	const char *rel = d->state_dir;
+	while (*rel == '/')
+		rel++;
+	if (*rel == '\0')
+		rel = ".";
+	char *p = xstrdup(rel);
+	for (char *q = p; (q = strchr(q, '/')); q++) {
+		*q = '\0';
+		if (mkdirat(d->rootfd, p, 0755) < 0 && errno != EEXIST) {
+			int e = errno;
+			free(p);
+			return -e;
+		}
+		*q = '/';
+	}
+	if (mkdirat(d->rootfd, p, 0755) < 0 && errno != EEXIST) {
+		int e = errno;
+		log_error("cannot create state directory %s under %s: %s", d->state_dir, d->root, strerror(e));
+		free(p);
+		return -e;
+	}
+	d->statefd = openat(d->rootfd, p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	free(p);
+	if (d->statefd < 0) {
+		int e = errno;
+		log_error("cannot open state directory %s: %s", d->state_dir, strerror(e));
+		return -e;
+	}
+	return 0;
+}
+
+static int take_lock(struct tierd *d)
+{
+	d->lockfd = openat(d->statefd, "tierd.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (d->lockfd < 0) {
+		log_error("cannot open %s/tierd.lock: %s", d->state_dir, strerror(errno));
+		return -errno;
+	}
+	if (flock(d->lockfd, LOCK_EX | LOCK_NB) < 0) {
+		int e = errno;
+		if (e == EWOULDBLOCK)
+			log_error("another tierd is already running with state dir %s (it holds tierd.lock)",
+				  d->state_dir);
+		else
+			log_error("cannot lock %s/tierd.lock: %s", d->state_dir, strerror(e));
+		return -e;
+	}
+	return 0;
+}
+
+static void startup_checks(struct tierd *d)
+{
+	bool host_root = strcmp(d->root, "/") == 0;
+
+	d->is_root = geteuid() == 0;
+	if (!d->is_root && host_root && !tierd_dry_run(d)) {
+		d->cli_dry_run = true;
+		tierd_warn(d, "not running as root (uid %u): read-only, forcing dry-run", (unsigned)geteuid());
+	}
+	if (host_root && numa_available() < 0)
+		tierd_warn(d, "no NUMA support in this kernel (get_mempolicy failed): nothing to tier; "
+			      "monitoring only");
+}
+
+static void topology_checks(struct tierd *d)
+{
+	if (!d->snap)
+		return;
+	if (!d->snap->has_tiering)
+		tierd_warn(d, "kernel has no memory tiering in sysfs (needs Linux 6.1+): the demotion guard has "
+			      "nothing to do; fencing and monitoring still work");
+	else if (d->snap->nr_tiers < 2)
+		log_notice("one memory tier (%d): nothing to guard or relieve until a slower tier appears",
+			   d->snap->nr_tiers ? d->snap->tiers[0].id : -1);
+}
+
+static int parse_args(struct tierd *d, int argc, char **argv, bool *check_only)
+{
+	enum { OPT_CHECK = 0x100, OPT_VERSION };
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "root", required_argument, NULL, 'r' },
+		{ "socket", required_argument, NULL, 's' },
+		{ "state-dir", required_argument, NULL, 'S' },
+		{ "dry-run", no_argument, NULL, 'n' },
+		{ "once", no_argument, NULL, '1' },
+		{ "check-config", no_argument, NULL, OPT_CHECK },
+		{ "log-level", required_argument, NULL, 'l' },
+		{ "version", no_argument, NULL, OPT_VERSION },
+		{ "help", no_argument, NULL, 'h' },
+		{},
+	};
+	int c;
+	char msg[128];
+	while ((c = getopt_long(argc, argv, "c:r:s:S:n1l:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			free(d->config_path);
+			d->config_path = xstrdup(optarg);
+			d->config_explicit = true;
+			break;
+		case 'r':
+			free(d->root);
+			d->root = xstrdup(optarg);
+			break;
+		case 's':
+			free(d->socket_path);
+			d->socket_path = xstrdup(optarg);
+			break;
+		case 'S':
+			free(d->state_dir);
+			d->state_dir = xstrdup(optarg);
+			break;
+		case 'n': d->cli_dry_run = true; break;
+		case '1': d->once = true; break;
+		case OPT_CHECK: *check_only = true; break;
+		case 'l':
+			if (tier_parse_log_level(optarg, &d->cli_log_level, msg, sizeof(msg)) < 0) {
+				fprintf(stderr, "tierd: --log-level: %s\n", msg);
+				return 2;
+			}
+			break;
+		case OPT_VERSION: printf("tierd %s\n", TIERD_VERSION); return 0;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "tierd: unexpected argument '%s'\n", argv[optind]);
+		return 2;
+	}
+	return -1; /* continue */
+}
+
+static void tierd_free(struct tierd *d)
+{
+	tierd_ctl_close(d);
+	d->tick_source = sd_event_source_unref(d->tick_source);
+	d->event = sd_event_unref(d->event);
+	if (d->snap)
+		tier_snapshot_free(d->snap);
+	if (d->config)
+		tier_config_free(d->config);
+	if (d->state)
+		tier_state_free(d->state);
+	free(d->actions);
+	if (d->lockfd >= 0)
+		close(d->lockfd);
+	if (d->statefd >= 0)
+		close(d->statefd);
+	if (d->rootfd >= 0)
+		close(d->rootfd);
+	free(d->config_path);
+	free(d->dropin_dir);
+	free(d->root);
+	free(d->socket_path);
+	free(d->state_dir);
+	tierd_guard_free(d);
+}
+
+int main(int argc, char **argv)
+{
+	struct tierd dd = {
+		.rootfd = -1, .statefd = -1, .lockfd = -1, .ctl_fd = -1,
+		.cli_log_level = -1, .ops = &tierd_real_ops,
+		.demotion_original = -1, .demotion_written = -1,
+	}, *d = &dd;
+	bool check_only = false;
+	int r;
+
+	d->config_path = xstrdup(DEFAULT_CONFIG);
+	d->root = xstrdup("/");
+	d->socket_path = xstrdup(TIERD_DEFAULT_SOCKET);
+	d->state_dir = xstrdup(DEFAULT_STATE_DIR);
+	r = parse_args(d, argc, argv, &check_only);
+	if (r >= 0) {
+		tierd_free(d);
+		return r;
+	}
+	d->dropin_dir = join(d->config_path, ".d");
+	tierd_log_open();
+	if (d->cli_log_level >= 0)
+		tierd_log_set_level(d->cli_log_level);
+
+	/* The configuration: a missing default file means defaults; a missing
+	 * file named with --config is an error. */
+	struct tier_config_errors errs = { 0 };
+	d->config = tier_config_load(d->config_path, d->dropin_dir, !d->config_explicit, &errs);
+	if (check_only) {
+		if (d->config)
+			printf("configuration OK\n");
+		else
+			print_config_errors(&errs, stdout);
+		tier_config_errors_clear(&errs);
+		r = d->config ? 0 : 1;
+		tierd_free(d);
+		return r;
+	}
+	if (!d->config) {
+		for (unsigned i = 0; i < errs.nr; i++)
+			log_error("%s", errs.msgs[i]);
+		log_error("invalid configuration, not starting (tierd --check-config shows every error)");
+		tier_config_errors_clear(&errs);
+		tierd_free(d);
+		return 1;
+	}
+	d->config_generation = 1;
+	if (d->cli_log_level < 0)
+		tierd_log_set_level(d->config->log_level);
+
+	d->rootfd = open(d->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (d->rootfd < 0) {
+		log_error("cannot open root %s: %s", d->root, strerror(errno));
+		tierd_free(d);
+		return 1;
+	}
+	startup_checks(d);
+	/* One place to look for dry-run: the policies read the config. */
+	d->config->dry_run = tierd_dry_run(d);
+
+	/* The state dir and the lock: one tierd per state dir. */
+	if (setup_paths(d) < 0 || take_lock(d) < 0) {
+		tierd_free(d);
+		return 1;
+	}
+	if (!d->once && socket_answers(d->socket_path)) {
+		log_error("another tierd is already answering on %s", d->socket_path);
+		tierd_free(d);
+		return 1;
+	}
+
+	d->state = tier_state_new();
+	d->actions_cap = d->config->actions_kept;
+	d->actions = calloc(d->actions_cap, sizeof(*d->actions));
+	d->started_mono_usec = tierd_now_mono_usec();
+
+	/* A state file left behind means the last run died without restoring:
+	 * put the host back first, then start from a clean slate. */
+	{
+		struct tier_state *left = NULL;
+		char err[256] = "";
+		r = tier_state_load_at(d->statefd, TIERD_STATE_FILE, &left, err, sizeof(err));
+		if (r == 0) {
+			log_notice("found a state file from a previous run that did not stop cleanly: restoring");
+			tier_state_free(d->state);
+			d->state = left;
+			if (tierd_restore_all(d, "restore after unclean stop") > 0) {
+				log_error("some settings from the previous run could not be restored; "
+					  "keeping %s/%s for the admin", d->state_dir, TIERD_STATE_FILE);
+				tierd_free(d);
+				return 1;
+			}
+		} else if (r != -ENOENT) {
+			log_error("state file %s/%s is unreadable (%s): not guessing; inspect and remove it",
+				  d->state_dir, TIERD_STATE_FILE, err);
+			tierd_free(d);
+			return 1;
+		}
+	}
+
+	r = sd_event_default(&d->event);
+	if (r < 0) {
+		log_error("sd_event_default: %s", strerror(-r));
+		tierd_free(d);
+		return 1;
+	}
+
+	if (d->once) {
+		r = tierd_tick(d);
+		topology_checks(d);
+		/* Changes made by --once stay (recorded in the state file, so the
+		 * next tierd start or stop puts them back). */
+		tierd_free(d);
+		return r < 0 ? 1 : 0;
+	}
+
+	sd_event_source *s;
+	static const int exit_sigs[] = { SIGTERM, SIGINT };
+	for (size_t i = 0; i < 2; i++) {
+		r = sd_event_add_signal(d->event, &s, exit_sigs[i] | SD_EVENT_SIGNAL_PROCMASK, on_signal_exit, d);
+		if (r < 0)
+			goto fail_event;
+		sd_event_source_set_description(s, i ? "signal-int" : "signal-term");
+		sd_event_source_set_floating(s, 1);
+		sd_event_source_unref(s);
+	}
+	r = sd_event_add_signal(d->event, &s, SIGHUP | SD_EVENT_SIGNAL_PROCMASK, on_signal_reload, d);
+	if (r < 0)
+		goto fail_event;
+	sd_event_source_set_description(s, "signal-hup");
+	sd_event_source_set_floating(s, 1);
+	sd_event_source_unref(s);
+
+	/* Pings WATCHDOG=1 at half of WatchdogSec while the loop runs. */
+	r = sd_event_set_watchdog(d->event, 1);
+	if (r < 0)
+		log_warning("sd_event_set_watchdog: %s", strerror(-r));
+
+	if (tierd_ctl_open(d) < 0) {
+		tierd_free(d);
+		return 1;
+	}
+
+	tierd_event(LOG_INFO, TIERD_MID_STARTED, NULL, 0, "tierd %s started (root %s, config %s%s)", TIERD_VERSION,
+		    d->root, d->config_path, tierd_dry_run(d) ? ", dry-run" : "");
+	tierd_tick(d);
+	topology_checks(d);
+	sd_notify(0, "READY=1");
+	tierd_notify_status(d);
+
+	r = sd_event_loop(d->event);
+	if (r < 0)
+		log_error("event loop failed: %s", strerror(-r));
+
+	sd_notify(0, "STOPPING=1");
+	int left = tierd_restore_all(d, "stop");
+	tierd_event(LOG_INFO, TIERD_MID_STOPPED, NULL, 0, "tierd stopped%s",
+		    left ? " (some settings could not be restored; state file kept)" : ", host restored");
+	tierd_free(d);
+	return r < 0 || left ? 1 : 0;
+
+fail_event:
+	log_error("event loop setup failed: %s", strerror(-r));
+	tierd_free(d);
+	return 1;
+}

@@ -1,0 +1,112 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+/*
+ * The daemon's state.  One instance, owned by main(); every event handler gets
+ * it as userdata.  Single-threaded: everything runs from one sd-event loop.
+ */
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <systemd/sd-event.h>
+#include <json-c/json.h>
+
+#include <tier.h>
+#include "tierd-ops.h"
+
+/* One thing tierd did (or, in dry-run, would have done), kept for status. */
+struct tierd_action {
+	uint64_t mono_usec, real_usec;
+	char kind[16];          /* "guard", "restore", "reload", "control", ... */
+	char target[160];       /* what was acted on: a knob path, a cgroup */
+	char value[64];         /* value written, if any */
+	char reason[256];
+	int result;             /* 0 or -errno */
+	bool dry_run;
+};
+
+struct tierd {
+	sd_event *event;
+	sd_event_source *tick_source, *ctl_source;
+
+	/* command line */
+	char *config_path, *dropin_dir, *root, *socket_path, *state_dir;
+	bool config_explicit, cli_dry_run, once;
+	int cli_log_level;      /* -1: from config */
+
+	int rootfd, statefd, lockfd, ctl_fd;
+	const struct tierd_ops *ops;
+	bool is_root;           /* euid 0 */
+	bool socket_bound;
+
+	struct tier_config *config;
+	uint64_t config_generation;
+	char last_reload[512];  /* "" | "ok" | "reload failed: file:line: ..." */
+
+	struct tier_snapshot *snap;   /* last good snapshot */
+	char acquire_error[512];      /* last acquire failure, "" if fine */
+	bool paused;
+
+	/* The state file: every setting changed, with its value before. */
+	struct tier_state *state;
+
+	/* demotion_enabled as tierd found it (-1 unknown) and as it last wrote it. */
+	int demotion_original;
+	int demotion_written;         /* -1: tierd does not hold the knob */
+
+	struct tierd_action *actions; /* ring of config->actions_kept */
+	unsigned actions_cap, actions_len, actions_head;
+	uint64_t actions_total;
+
+	uint64_t started_mono_usec;
+	uint64_t ticks, interval_usec;
+	uint64_t tick_cost_last_usec, tick_cost_max_usec, tick_cost_sum_usec;
+
+	char warnings[8][256];
+	unsigned nr_warnings;
+	char status_line[256];
+
+	/* policy state: see the policy modules */
+	void *guard;
+};
+
+/* Effective dry-run: command line or config. */
+bool tierd_dry_run(const struct tierd *d);
+
+/* tierd-tick.c: acquire -> decide -> apply, then reschedule. */
+int tierd_tick(struct tierd *d);
+int tierd_schedule_tick(struct tierd *d, uint64_t usec);
+
+/* tierd-apply.c: change a knob, recording its value before in the state
+ * file first.  Honors dry-run (logs and records the action only). */
+int tierd_set_knob(struct tierd *d, const char *relpath, const char *value, const char *kind,
+		   const char *reason);
+/* Restore every recorded setting (stop, crash recovery).  Returns the number
+ * that could not be restored. */
+int tierd_restore_all(struct tierd *d, const char *why);
+void tierd_record_action(struct tierd *d, const char *kind, const char *target, const char *value,
+			 const char *reason, int result);
+
+/* tierd-config.c */
+int tierd_reload(struct tierd *d, const char *origin);
+
+/* tierd-ctl.c: the control socket */
+int tierd_ctl_open(struct tierd *d);
+void tierd_ctl_close(struct tierd *d);
+
+/* tierd-status.c: the status object served to tierctl (new reference). */
+struct json_object *tierd_status_json(struct tierd *d);
+/* Update STATUS= for systemd. */
+void tierd_notify_status(struct tierd *d);
+
+void tierd_warn(struct tierd *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+uint64_t tierd_now_mono_usec(void);
+uint64_t tierd_now_real_usec(void);
+
+#define TIERD_STATE_FILE "state.json"
+
+/* tierd-guard.c: the demotion guard glue (policy in lib/guard.c). */
+void tierd_guard_tick(struct tierd *d, const struct tier_snapshot *prev, uint64_t now_usec,
+		      uint64_t *next_interval_usec);
+struct json_object *tierd_guard_status(struct tierd *d);
+void tierd_guard_free(struct tierd *d);
