@@ -21,6 +21,7 @@
 #include <unistd.h>
 #include <systemd/sd-daemon.h>
 
+#include <tier/coexist.h>
 #include "tierd.h"
 #include "tierd-log.h"
 #include "common-proto.h"
@@ -222,6 +223,13 @@ static void startup_checks(struct tierd *d)
 
 static void topology_checks(struct tierd *d)
 {
+	struct tier_coexist co;
+	char msgs[4][256];
+	if (tier_coexist_scan(d->rootfd, &co) == 0) {
+		size_t n = tier_coexist_warnings(&co, msgs, 4);
+		for (size_t i = 0; i < n; i++)
+			tierd_warn(d, "%s", msgs[i]);
+	}
 	if (!d->snap)
 		return;
 	if (!d->snap->has_tiering)
