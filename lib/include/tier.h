@@ -6,3 +6,4 @@
 #include <tier/config.h>
 #include <tier/state.h>
 #include <tier/guard.h>
+#include <tier/coexist.h>

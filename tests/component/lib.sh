@@ -66,3 +66,20 @@ wait_status() {
 
 cleanup() { stop_tierd KILL; [[ -n ${WORK:-} ]] && rm -rf "$WORK"; }
 trap cleanup EXIT
+
+# Rewrite the "pages free" of one zone in $ROOT/proc/zoneinfo, atomically
+# (tierd must never read a half-written file): set_free NODE ZONE PAGES
+set_free() {
+  local zi=$ROOT/proc/zoneinfo
+  awk -v node="$1" -v zone="$2" -v pages="$3" '
+    /^Node / { hit = ($2 == node "," && $4 == zone) }
+    hit && /^  pages free/ { sub(/[0-9]+$/, pages); hit = 0 }
+    { print }' "$zi" > "$zi.new"
+  mv "$zi.new" "$zi"
+}
+knob() { cat "$ROOT/sys/kernel/mm/numa/demotion_enabled"; }
+# Wait (max ~5 s) until the knob reads $1.
+wait_knob() {
+  for _ in $(seq 250); do [[ $(knob) == "$1" ]] && return 0; sleep 0.02; done
+  return 1
+}
