@@ -47,6 +47,14 @@ void tier_bitmask_or(struct bitmask *dst, const struct bitmask *src);
 void tier_bitmask_andnot(struct bitmask *dst, const struct bitmask *src);
 bool tier_bitmask_equal(const struct bitmask *a, const struct bitmask *b);
 bool tier_bitmask_isset(const struct bitmask *bm, int bit);
+/* dst &= src (bits of dst beyond src are cleared). */
+void tier_bitmask_and(struct bitmask *dst, const struct bitmask *src);
+/* Set / clear one bit; a bit outside the mask is ignored (false returned by
+ * tier_bitmask_set so callers can report -ERANGE). */
+bool tier_bitmask_set(struct bitmask *bm, int bit);
+void tier_bitmask_clear(struct bitmask *bm, int bit);
+/* Clear every bit. */
+void tier_bitmask_zero(struct bitmask *bm);
 
 #define tier_bitmask_foreach(bit, bm) \
 	for (int bit = tier_bitmask_next((bm), 0); bit >= 0; bit = tier_bitmask_next((bm), bit + 1))

@@ -30,6 +30,8 @@ enum tier_counter {
 /* "pgdemote_kswapd", ... (the /proc/vmstat key). */
 const char *tier_counter_name(enum tier_counter c);
 
+#define TIER_MAX_ZONE_TYPES 8   /* MAX_NR_ZONES is at most 6 today */
+
 struct tier_zone {
 	char name[16];            /* "DMA", "DMA32", "Normal", "Movable", "Device" */
 	bool populated;           /* false for "Node 0, zone Movable" with no pages */
@@ -40,6 +42,13 @@ struct tier_zone {
 	uint64_t managed_pages;
 	uint64_t present_pages;
 	uint64_t spanned_pages;
+	/* Also printed by the kernel; TIER_UNKNOWN when this kernel does not
+	 * ("promo" is 6.x with CONFIG_NUMA_BALANCING, "boost" since 4.20). */
+	uint64_t boost_pages, promo_pages, cma_pages;
+	/* "protection: (0, 991, ...)": lowmem_reserve[] against each zone type,
+	 * in pages; nr_protection entries. */
+	uint64_t protection_pages[TIER_MAX_ZONE_TYPES];
+	int nr_protection;
 };
 
 struct tier_hmat {
@@ -123,3 +132,12 @@ struct tier_node *tier_snapshot_node(const struct tier_snapshot *s, int id);
 const struct tier_tier *tier_snapshot_tier(const struct tier_snapshot *s, int id);
 /* Index of the tier in s->tiers (0 = fastest), or -1. */
 int tier_snapshot_tier_index(const struct tier_snapshot *s, int tier_id);
+
+/*
+ * The snapshot as a json-c object (for tierctl status --json and the control
+ * socket); the caller owns the reference (json_object_put()).  Unknown values
+ * (TIER_UNKNOWN, -1 knobs, no tier) are JSON null; numbers are int64.
+ * Returns NULL on allocation failure.
+ */
+struct json_object;
+struct json_object *tier_snapshot_to_json(const struct tier_snapshot *s);

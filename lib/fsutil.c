@@ -1,0 +1,251 @@
+/* SPDX-License-Identifier: MIT */
+/* File and text helpers for the readers (contracts in fsutil.h). */
+#include "fsutil.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static int absent_or(int e)
+{
+	return (e == ENOENT || e == ENOTDIR) ? -ENOENT : -e;
+}
+
+int tier_read_file_at(int rootfd, const char *relpath, char **out, size_t *len)
+{
+	*out = NULL;
+	if (len)
+		*len = 0;
+	int fd = openat(rootfd, relpath, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return absent_or(errno);
+
+	/* st_size is useless for sysfs (4096) and procfs (0): grow as we go. */
+	size_t cap = 4096, n = 0;
+	char *buf = malloc(cap);
+	if (!buf) {
+		close(fd);
+		return -ENOMEM;
+	}
+	for (;;) {
+		if (cap - n < 2) {
+			if (cap >= TIER_READ_MAX_BYTES) {
+				free(buf);
+				close(fd);
+				return -EFBIG;
+			}
+			char *nb = realloc(buf, cap * 2);
+			if (!nb) {
+				free(buf);
+				close(fd);
+				return -ENOMEM;
+			}
+			buf = nb;
+			cap *= 2;
+		}
+		ssize_t r = read(fd, buf + n, cap - n - 1);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			int e = errno;
+			free(buf);
+			close(fd);
+			return -e;
+		}
+		if (r == 0)
+			break;
+		n += (size_t)r;
+	}
+	close(fd);
+	buf[n] = '\0';
+	*out = buf;
+	if (len)
+		*len = n;
+	return 0;
+}
+
+char *tier_rstrip(char *s)
+{
+	size_t n = strlen(s);
+	while (n > 0 && isspace((unsigned char)s[n - 1]))
+		s[--n] = '\0';
+	return s;
+}
+
+/* Parse decimal digits of [s, e) as u64. */
+static int parse_u64_span(const char *s, const char *e, uint64_t *out)
+{
+	if (s == e)
+		return -EINVAL;
+	uint64_t v = 0;
+	for (; s < e; s++) {
+		if (!isdigit((unsigned char)*s))
+			return -EINVAL;
+		unsigned d = (unsigned)(*s - '0');
+		if (v > (UINT64_MAX - d) / 10)
+			return -ERANGE;
+		v = v * 10 + d;
+	}
+	*out = v;
+	return 0;
+}
+
+static void trim_span(const char **s, const char **e)
+{
+	while (*s < *e && isspace((unsigned char)**s))
+		(*s)++;
+	while (*e > *s && isspace((unsigned char)(*e)[-1]))
+		(*e)--;
+}
+
+int tier_parse_u64(const char *s, uint64_t *out)
+{
+	const char *e = s + strlen(s);
+	trim_span(&s, &e);
+	return parse_u64_span(s, e, out);
+}
+
+int tier_parse_int(const char *s, int *out)
+{
+	const char *e = s + strlen(s);
+	trim_span(&s, &e);
+	bool neg = false;
+	if (s < e && (*s == '-' || *s == '+')) {
+		neg = *s == '-';
+		s++;
+	}
+	uint64_t v;
+	int rc = parse_u64_span(s, e, &v);
+	if (rc < 0)
+		return rc;
+	if (v > (uint64_t)INT_MAX + (neg ? 1 : 0))
+		return -ERANGE;
+	*out = neg ? (int)(-(int64_t)v) : (int)v;
+	return 0;
+}
+
+int tier_read_u64_at(int rootfd, const char *relpath, uint64_t *out)
+{
+	char *text;
+	int rc = tier_read_file_at(rootfd, relpath, &text, NULL);
+	if (rc < 0)
+		return rc;
+	rc = tier_parse_u64(text, out);
+	free(text);
+	return rc;
+}
+
+int tier_read_int_at(int rootfd, const char *relpath, int *out)
+{
+	char *text;
+	int rc = tier_read_file_at(rootfd, relpath, &text, NULL);
+	if (rc < 0)
+		return rc;
+	rc = tier_parse_int(text, out);
+	free(text);
+	return rc;
+}
+
+int tier_dir_exists_at(int rootfd, const char *relpath)
+{
+	struct stat st;
+	if (fstatat(rootfd, relpath, &st, 0) < 0)
+		return absent_or(errno);
+	return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
+}
+
+/* End of the line starting at p (its newline or the terminating NUL). */
+static const char *line_end(const char *p)
+{
+	const char *nl = strchr(p, '\n');
+	return nl ? nl : p + strlen(p);
+}
+
+static const char *skip_ws(const char *p, const char *e)
+{
+	while (p < e && (*p == ' ' || *p == '\t'))
+		p++;
+	return p;
+}
+
+static const char *word_end(const char *p, const char *e)
+{
+	while (p < e && !isspace((unsigned char)*p))
+		p++;
+	return p;
+}
+
+int tier_kv_find_u64(const char *text, const char *key, uint64_t *out)
+{
+	size_t klen = strlen(key);
+	for (const char *p = text; *p;) {
+		const char *e = line_end(p);
+		const char *k = skip_ws(p, e);
+		const char *ke = word_end(k, e);
+		if ((size_t)(ke - k) == klen && memcmp(k, key, klen) == 0) {
+			const char *v = skip_ws(ke, e);
+			const char *ve = word_end(v, e);
+			if (skip_ws(ve, e) != e)
+				return -EINVAL;
+			return parse_u64_span(v, ve, out);
+		}
+		p = *e ? e + 1 : e;
+	}
+	return -ENOENT;
+}
+
+int tier_meminfo_find_bytes(const char *text, const char *key, uint64_t *out)
+{
+	size_t klen = strlen(key);
+	for (const char *p = text; *p;) {
+		const char *e = line_end(p);
+		const char *k = skip_ws(p, e);
+		/* Optional "Node N " prefix of nodeN/meminfo. */
+		if ((size_t)(e - k) > 5 && memcmp(k, "Node ", 5) == 0) {
+			const char *d = k + 5;
+			while (d < e && isdigit((unsigned char)*d))
+				d++;
+			k = skip_ws(d, e);
+		}
+		if ((size_t)(e - k) > klen && memcmp(k, key, klen) == 0 && k[klen] == ':') {
+			const char *v = skip_ws(k + klen + 1, e);
+			const char *ve = word_end(v, e);
+			uint64_t val;
+			int rc = parse_u64_span(v, ve, &val);
+			if (rc < 0)
+				return rc;
+			const char *u = skip_ws(ve, e);
+			const char *ue = word_end(u, e);
+			if (skip_ws(ue, e) != e)
+				return -EINVAL;
+			if (u == ue) {
+				*out = val;
+			} else if (ue - u == 2 && memcmp(u, "kB", 2) == 0) {
+				if (val > UINT64_MAX / 1024)
+					return -ERANGE;
+				*out = val * 1024;
+			} else {
+				return -EINVAL;
+			}
+			return 0;
+		}
+		p = *e ? e + 1 : e;
+	}
+	return -ENOENT;
+}
+
+void tier_set_err(char *err, size_t errlen, const char *fmt, ...)
+{
+	if (!err || errlen == 0)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}

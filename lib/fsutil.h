@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+/*
+ * Private helpers for the sysfs/procfs readers of libtier.
+ *
+ * Every path is relative to a root directory fd ("/" in production, a fixture
+ * tree in tests) and opened with openat(O_CLOEXEC); never an absolute path.
+ * Errors are negative errno values.  "Absent" is always -ENOENT (the file or a
+ * parent directory does not exist; ENOTDIR is folded into it), so callers can
+ * tell an optional file that this kernel does not have from a real failure.
+ * Nothing here logs.
+ */
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Files larger than this are refused with -EFBIG (procfs files we read are a
+ * few KiB; /proc/zoneinfo on a big host is a few hundred KiB). */
+#define TIER_READ_MAX_BYTES (16u << 20)
+
+/*
+ * Read the whole file rootfd/relpath.  On success returns 0, *out is a
+ * malloc'd NUL-terminated buffer (free() it) and *len (if len is not NULL) its
+ * length without the NUL.  Embedded NUL bytes are kept in *len but end the
+ * string for the parse helpers.  On failure *out is NULL and the return is
+ * -ENOENT (absent), -EFBIG (over TIER_READ_MAX_BYTES), -ENOMEM or the errno of
+ * openat/read (sysfs attributes may fail a read with e.g. -EIO).
+ */
+int tier_read_file_at(int rootfd, const char *relpath, char **out, size_t *len);
+
+/* Read a file that holds one value: leading/trailing whitespace is trimmed.
+ * Same returns as tier_read_file_at, plus -EINVAL when the text is not
+ * exactly one number (decimal; u64 also refuses a sign). */
+int tier_read_u64_at(int rootfd, const char *relpath, uint64_t *out);
+int tier_read_int_at(int rootfd, const char *relpath, int *out);
+
+/* 0 when relpath exists and is a directory, -ENOENT when absent, -ENOTDIR
+ * when it is something else, or another -errno. */
+int tier_dir_exists_at(int rootfd, const char *relpath);
+
+/* Strict number parsers: the whole of s (after trimming ASCII whitespace at
+ * both ends) must be a decimal number.  0 or -EINVAL / -ERANGE. */
+int tier_parse_u64(const char *s, uint64_t *out);
+int tier_parse_int(const char *s, int *out);
+
+/* Remove trailing ASCII whitespace in place; returns s. */
+char *tier_rstrip(char *s);
+
+/*
+ * "key value" files (/proc/vmstat, nodeN/vmstat, zoneinfo-like lines): find
+ * the line whose first word is exactly key and parse the second word as u64.
+ * Returns 0, -ENOENT when no line has that key, -EINVAL when the value is not
+ * a number (or extra words follow it).
+ */
+int tier_kv_find_u64(const char *text, const char *key, uint64_t *out);
+
+/*
+ * meminfo files: "Node 0 MemTotal:   1030452 kB" (nodeN/meminfo) and
+ * "MemTotal:   1030452 kB" (/proc/meminfo).  Finds the line for key (without
+ * the colon, e.g. "Inactive(file)"), optional "Node N " prefix, and returns
+ * the value in bytes when the unit is "kB", as is when there is no unit
+ * (HugePages_Total).  Returns 0, -ENOENT (no such key), -EINVAL (malformed
+ * value or unit), -ERANGE (overflow).
+ */
+int tier_meminfo_find_bytes(const char *text, const char *key, uint64_t *out);
+
+/* snprintf into err (if err && errlen) -- the readers' error message. */
+void tier_set_err(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
