@@ -12,6 +12,7 @@
 
 #include "tierd.h"
 #include "tierd-log.h"
+#include "tierd-fence.h"
 
 void tierd_record_action(struct tierd *d, const char *kind, const char *target, const char *value,
 			 const char *reason, int result)
@@ -130,12 +131,22 @@ static int restore_write(void *ctx, enum tier_state_kind kind, const char *key, 
 
 	switch (kind) {
 	case TIER_STATE_KNOB:
-	case TIER_STATE_CPUSET_MEMS:
 		r = d->ops->write_attr(d->rootfd, key, value);
+		break;
+	case TIER_STATE_CPUSET_MEMS:
+		r = tierd_fence_restore_mems(d, key, value);
 		break;
 	case TIER_STATE_SUBTREE_CONTROL:
 		r = restore_subtree_control(d, key, value);
 		break;
+	case TIER_STATE_UNIT_PROPERTY: {
+		char unit[256];
+		const char *prop;
+		r = tier_state_split_unit_key(key, unit, sizeof(unit), &prop);
+		if (r == 0)
+			r = d->ops->unit_set_property(unit, prop, value);
+		break;
+	}
 	default:
 		r = -EOPNOTSUPP;
 		break;
@@ -162,7 +173,8 @@ int tierd_restore_all(struct tierd *d, const char *why)
 {
 	static const struct tier_restore_ops ops = { .write = restore_write, .note = restore_note };
 	if (!d->state || d->state->nr == 0) {
-		tier_state_remove_at(d->statefd, TIERD_STATE_FILE);
+		if (d->statefd >= 0)
+			tier_state_remove_at(d->statefd, TIERD_STATE_FILE);
 		return 0;
 	}
 	log_info("%s: restoring %zu setting(s)", why, d->state->nr);

@@ -47,7 +47,7 @@ void tierd_guard_free(struct tierd *d)
 	d->guard = NULL;
 }
 
-static void guard_event(const struct tier_guard_decision *dec, const char *msg)
+static void guard_event(const struct tier_guard_decision *dec, bool dry_run, const char *msg)
 {
 	struct tierd_field f[5];
 	size_t n = 0;
@@ -59,7 +59,8 @@ static void guard_event(const struct tier_guard_decision *dec, const char *msg)
 		tierd_field_set(&f[n++], "TIERD_FREE_PAGES", "%llu", (unsigned long long)dec->free_pages);
 		tierd_field_set(&f[n++], "TIERD_LINE_PAGES", "%llu", (unsigned long long)dec->line_pages);
 	}
-	tierd_event(LOG_WARNING, TIERD_MID_GUARD, f, n, "guard %s: %s", tier_guard_action_name(dec->action), msg);
+	tierd_event(LOG_WARNING, TIERD_MID_GUARD, f, n, "%sguard %s: %s", dry_run ? "dry-run: " : "",
+		    tier_guard_action_name(dec->action), msg);
 }
 
 void tierd_guard_tick(struct tierd *d, const struct tier_snapshot *prev, uint64_t now_usec,
@@ -115,7 +116,7 @@ void tierd_guard_tick(struct tierd *d, const struct tier_snapshot *prev, uint64_
 	if (r < 0)
 		tier_guard_state_revert(next, &g->st);
 	if (dec.action != TIER_GUARD_ACT_NONE) {
-		guard_event(&dec, dec.reason);
+		guard_event(&dec, tierd_dry_run(d), dec.reason);
 		g->last_change_mono_usec = now_usec;
 		snprintf(g->last_change, sizeof(g->last_change), "%s", dec.reason);
 	}

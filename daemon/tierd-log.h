@@ -19,6 +19,7 @@
 #define TIERD_MID_RESTORE      "9a76cef60de74a02b51b671ffa41d518" /* a setting restored */
 #define TIERD_MID_GUARD        "8cadf2fe4c494d78b0ad8b97340ad0a5" /* guard trip / release */
 #define TIERD_MID_TOPOLOGY     "5507689b42554f1c8e093c41cc1843f2"
+#define TIERD_MID_FENCE        "6c20eebf24d8442c932ded3dc5063068" /* fencing writes, evictions */
 #define TIERD_MID_CONTROL      "3cfdcf8e48bf471ea587b2be3f3c5c92" /* control request that changed state */
 
 /* A structured field: key without the TIERD_ prefix is not allowed; keys are

@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 #include "tierd-ops.h"
+#include "tierd-cgroup.h"
+#include "tierd-systemd.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <numa.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -40,7 +43,28 @@ static int real_read_attr(int rootfd, const char *relpath, char *buf, size_t siz
 	return 0;
 }
 
+static long real_move_pages(pid_t pid, unsigned long count, void **pages, const int *nodes, int *status, int flags)
+{
+	/* numa_move_pages is the raw syscall: -1 and errno on failure. */
+	long r = numa_move_pages(pid, count, pages, nodes, status, flags);
+	return r < 0 ? -errno : r;
+}
+
+static long real_migrate_pages(pid_t pid, const struct bitmask *from, const struct bitmask *to)
+{
+	/* libnuma takes non-const masks but does not change them. */
+	int r = numa_migrate_pages((int)pid, (struct bitmask *)from, (struct bitmask *)to);
+	return r < 0 ? -errno : r;
+}
+
 const struct tierd_ops tierd_real_ops = {
 	.write_attr = real_write_attr,
 	.read_attr = real_read_attr,
+	.move_pages = real_move_pages,
+	.cgroup_discover = tierd_cgroup_discover,
+	.cgroup_list = tierd_cgroup_list,
+	.cgroup_write = tierd_cgroup_write,
+	.migrate_pages = real_migrate_pages,
+	.unit_get_property = tierd_unit_get_property,
+	.unit_set_property = tierd_unit_set_property,
 };

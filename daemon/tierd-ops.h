@@ -7,6 +7,11 @@
  * against a writable copy of a fixture tree.
  */
 #include <stddef.h>
+#include <sys/types.h>
+
+struct tierd_cgroup_hier;
+struct tier_fence_tree;
+struct bitmask;
 
 struct tierd_ops {
 	/* Write value to an existing attribute: sysfs/procfs file or, under a
@@ -15,6 +20,32 @@ struct tierd_ops {
 	int (*write_attr)(int rootfd, const char *relpath, const char *value);
 	/* Read an attribute, trailing newline stripped.  Returns 0 or -errno. */
 	int (*read_attr)(int rootfd, const char *relpath, char *buf, size_t size);
+	/* move_pages(2) (libnuma numa_move_pages) on process pid: with nodes
+	 * NULL, a query that fills status[] with each page's node or -errno;
+	 * otherwise moves page i to nodes[i] (flags MPOL_MF_MOVE or
+	 * MPOL_MF_MOVE_ALL).  Returns 0, a positive count of pages the kernel
+	 * could not migrate (since 4.17; status[] of those is left as the caller
+	 * pre-filled it), or -errno (-ESRCH: the process is gone; -EACCES: a
+	 * target node is outside the task's cpuset; -EPERM: not allowed to
+	 * move that process's pages).  Used by relief (tierd-relief.c). */
+	long (*move_pages)(pid_t pid, unsigned long count, void **pages, const int *nodes, int *status, int flags);
+
+	/* Private-node fencing (tierd-fence.c).  The cgroup entries are the
+	 * adapter in tierd-cgroup.c (see tierd-cgroup.h for their contracts). */
+	int (*cgroup_discover)(int rootfd, struct tierd_cgroup_hier *h, char *err, size_t errlen);
+	int (*cgroup_list)(int rootfd, const struct tierd_cgroup_hier *h, struct tier_fence_tree *t, int parent,
+			   const char *name);
+	int (*cgroup_write)(int rootfd, const struct tierd_cgroup_hier *h, const char *cgpath, const char *file,
+			    const char *value);
+	/* migrate_pages(2) (libnuma numa_migrate_pages): move pid's pages on
+	 * from to to.  Returns the number of pages not moved (>= 0) or -errno
+	 * (-ESRCH gone, -EPERM not allowed). */
+	long (*migrate_pages)(pid_t pid, const struct bitmask *from, const struct bitmask *to);
+	/* systemd (tierd-systemd.c): read or set (runtime) a unit property
+	 * through PID 1.  Values are node lists ("0-1", "" unset) for
+	 * AllowedMemoryNodes.  Return 0 or -errno (-ENOENT: no such unit). */
+	int (*unit_get_property)(const char *unit, const char *property, char *buf, size_t size);
+	int (*unit_set_property)(const char *unit, const char *property, const char *value);
 };
 
 extern const struct tierd_ops tierd_real_ops;

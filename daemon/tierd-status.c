@@ -8,6 +8,9 @@
 
 #include "tierd.h"
 #include "tierd-log.h"
+#include "tierd-relief.h"
+#include "tierd-fence.h"
+#include "tierd-topology.h"
 
 static struct json_object *daemon_json(struct tierd *d)
 {
@@ -67,7 +70,10 @@ struct json_object *tierd_status_json(struct tierd *d)
 	json_object_object_add(o, "warnings", w);
 	json_object_object_add(o, "demotion_enabled_original",
 			       d->demotion_original < 0 ? NULL : json_object_new_boolean(d->demotion_original));
+	json_object_object_add(o, "topology", tierd_topology_status(d));
 	json_object_object_add(o, "guard", tierd_guard_status(d));
+	json_object_object_add(o, "relief", tierd_relief_status(d));
+	json_object_object_add(o, "fence", tierd_fence_status(d));
 	json_object_object_add(o, "actions", actions_json(d));
 	json_object_object_add(o, "actions_total", json_object_new_int64((int64_t)d->actions_total));
 	return o;

@@ -8,6 +8,9 @@
 
 #include "tierd.h"
 #include "tierd-log.h"
+#include "tierd-relief.h"
+#include "tierd-fence.h"
+#include "tierd-topology.h"
 
 static int on_tick(sd_event_source *s, uint64_t usec, void *userdata)
 {
@@ -64,8 +67,14 @@ int tierd_tick(struct tierd *d)
 		d->acquire_error[0] = '\0';
 		struct tier_snapshot *prev = d->snap;
 		d->snap = s;
+		/* Before the policies: they see the new topology generation. */
+		tierd_topology_tick(d, t0);
 		if (!d->paused)
 			tierd_guard_tick(d, prev, t0, &next);
+		if (!d->paused)
+			tierd_fence_tick(d, t0, &next);
+		if (!d->paused)
+			tierd_relief_tick(d, t0, &next);
 		if (prev)
 			tier_snapshot_free(prev);
 	}

@@ -24,6 +24,9 @@
 #include <tier/coexist.h>
 #include "tierd.h"
 #include "tierd-log.h"
+#include "tierd-relief.h"
+#include "tierd-fence.h"
+#include "tierd-topology.h"
 #include "common-proto.h"
 
 #define DEFAULT_CONFIG TIERD_SYSCONFDIR "/tierd.conf"
@@ -151,18 +154,21 @@ static int on_signal_reload(sd_event_source *s, const struct signalfd_siginfo *s
 	return 0;
 }
 
+static const char *state_dir_rel(const struct tierd *d)
+{
+	const char *rel = d->state_dir;
+	while (*rel == '/')
+		rel++;
+	return *rel ? rel : ".";
+}
+
 static int setup_paths(struct tierd *d)
 {
 	if (mkdirat(d->rootfd, ".", 0755) < 0 && errno != EEXIST)
 		return -errno;
 	/* The state dir lives under the root too, so a fixture run never touches
 	 * the host's /run/tierd. */
-	const char *rel = d->state_dir;
-	while (*rel == '/')
-		rel++;
-	if (*rel == '\0')
-		rel = ".";
-	char *p = xstrdup(rel);
+	char *p = xstrdup(state_dir_rel(d));
 	for (char *q = p; (q = strchr(q, '/')); q++) {
 		*q = '\0';
 		if (mkdirat(d->rootfd, p, 0755) < 0 && errno != EEXIST) {
@@ -207,6 +213,44 @@ static int take_lock(struct tierd *d)
 	return 0;
 }
 
+/* A state file left behind means the last run died without restoring:
+ * put the host back first, then start from a clean slate. */
+static int crash_restore(struct tierd *d)
+{
+	struct tier_state *left = NULL;
+	char err[256] = "";
+	int r = tier_state_load_at(d->statefd, TIERD_STATE_FILE, &left, err, sizeof(err));
+	if (r == -ENOENT)
+		return 0;
+	if (r < 0) {
+		log_error("state file %s/%s is unreadable (%s): not guessing; inspect and remove it", d->state_dir,
+			  TIERD_STATE_FILE, err);
+		return r;
+	}
+	log_notice("found a state file from a previous run (pid %ld) that did not stop cleanly: restoring",
+		   left->pid);
+	tier_state_free(d->state);
+	d->state = left;
+	if (tierd_restore_all(d, "restore after unclean stop") > 0) {
+		log_error("some settings from the previous run could not be restored; keeping %s/%s for the admin",
+			  d->state_dir, TIERD_STATE_FILE);
+		return -EIO;
+	}
+	return 0;
+}
+
+static int dry_run_state_check(struct tierd *d)
+{
+	int fd = openat(d->rootfd, state_dir_rel(d), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	if (faccessat(fd, TIERD_STATE_FILE, F_OK, 0) == 0)
+		tierd_warn(d, "%s/%s exists: a previous tierd did not stop cleanly; a real (not dry) run restores it",
+			   d->state_dir, TIERD_STATE_FILE);
+	close(fd);
+	return 0;
+}
+
 static void startup_checks(struct tierd *d)
 {
 	bool host_root = strcmp(d->root, "/") == 0;
@@ -238,6 +282,30 @@ static void topology_checks(struct tierd *d)
 	else if (d->snap->nr_tiers < 2)
 		log_notice("one memory tier (%d): nothing to guard or relieve until a slower tier appears",
 			   d->snap->nr_tiers ? d->snap->tiers[0].id : -1);
+}
+
+/* --once: what this tick saw and did (or, in dry-run, would do), on stdout. */
+static void print_once_summary(struct tierd *d)
+{
+	struct json_object *st = tierd_status_json(d), *g, *v, *acts;
+	if (json_object_object_get_ex(st, "guard", &g)) {
+		const char *state = json_object_object_get_ex(g, "state", &v) ? json_object_get_string(v) : "?";
+		const char *why = json_object_object_get_ex(g, "why", &v) ? json_object_get_string(v) : "";
+		printf("guard: %s%s%s\n", state, why && why[0] ? ": " : "", why ? why : "");
+	}
+	size_t n = json_object_object_get_ex(st, "actions", &acts) ? json_object_array_length(acts) : 0;
+	if (n == 0)
+		printf("actions: none\n");
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *a = json_object_array_get_idx(acts, i), *t, *val, *reason, *res;
+		json_object_object_get_ex(a, "target", &t);
+		json_object_object_get_ex(a, "value", &val);
+		json_object_object_get_ex(a, "reason", &reason);
+		json_object_object_get_ex(a, "result", &res);
+		printf("%s /%s = %s (%s): %s\n", tierd_dry_run(d) ? "would write" : "wrote", json_object_get_string(t),
+		       val ? json_object_get_string(val) : "-", json_object_get_string(res), json_object_get_string(reason));
+	}
+	json_object_put(st);
 }
 
 static int parse_args(struct tierd *d, int argc, char **argv, bool *check_only)
@@ -322,6 +390,9 @@ static void tierd_free(struct tierd *d)
 	free(d->socket_path);
 	free(d->state_dir);
 	tierd_guard_free(d);
+	tierd_fence_free(d);
+	tierd_relief_free(d);
+	tierd_topology_free(d);
 }
 
 int main(int argc, char **argv)
@@ -384,8 +455,20 @@ int main(int argc, char **argv)
 	/* One place to look for dry-run: the policies read the config. */
 	d->config->dry_run = tierd_dry_run(d);
 
-	/* The state dir and the lock: one tierd per state dir. */
-	if (setup_paths(d) < 0 || take_lock(d) < 0) {
+	d->state = tier_state_new();
+	d->actions_cap = d->config->actions_kept;
+	d->actions = calloc(d->actions_cap, sizeof(*d->actions));
+	d->started_mono_usec = tierd_now_mono_usec();
+
+	if (tierd_dry_run(d)) {
+		/* A dry run changes nothing: no state dir is created, no lock
+		 * taken, and a leftover state file is reported, not restored. */
+		if (dry_run_state_check(d) < 0) {
+			tierd_free(d);
+			return 1;
+		}
+	} else if (setup_paths(d) < 0 || take_lock(d) < 0 || crash_restore(d) < 0) {
+		/* The state dir and the lock: one tierd per state dir. */
 		tierd_free(d);
 		return 1;
 	}
@@ -393,35 +476,6 @@ int main(int argc, char **argv)
 		log_error("another tierd is already answering on %s", d->socket_path);
 		tierd_free(d);
 		return 1;
-	}
-
-	d->state = tier_state_new();
-	d->actions_cap = d->config->actions_kept;
-	d->actions = calloc(d->actions_cap, sizeof(*d->actions));
-	d->started_mono_usec = tierd_now_mono_usec();
-
-	/* A state file left behind means the last run died without restoring:
-	 * put the host back first, then start from a clean slate. */
-	{
-		struct tier_state *left = NULL;
-		char err[256] = "";
-		r = tier_state_load_at(d->statefd, TIERD_STATE_FILE, &left, err, sizeof(err));
-		if (r == 0) {
-			log_notice("found a state file from a previous run that did not stop cleanly: restoring");
-			tier_state_free(d->state);
-			d->state = left;
-			if (tierd_restore_all(d, "restore after unclean stop") > 0) {
-				log_error("some settings from the previous run could not be restored; "
-					  "keeping %s/%s for the admin", d->state_dir, TIERD_STATE_FILE);
-				tierd_free(d);
-				return 1;
-			}
-		} else if (r != -ENOENT) {
-			log_error("state file %s/%s is unreadable (%s): not guessing; inspect and remove it",
-				  d->state_dir, TIERD_STATE_FILE, err);
-			tierd_free(d);
-			return 1;
-		}
 	}
 
 	r = sd_event_default(&d->event);
@@ -434,6 +488,7 @@ int main(int argc, char **argv)
 	if (d->once) {
 		r = tierd_tick(d);
 		topology_checks(d);
+		print_once_summary(d);
 		/* Changes made by --once stay (recorded in the state file, so the
 		 * next tierd start or stop puts them back). */
 		tierd_free(d);
@@ -456,6 +511,7 @@ int main(int argc, char **argv)
 	sd_event_source_set_description(s, "signal-hup");
 	sd_event_source_set_floating(s, 1);
 	sd_event_source_unref(s);
+	tierd_debug_setup(d);
 
 	/* Pings WATCHDOG=1 at half of WatchdogSec while the loop runs. */
 	r = sd_event_set_watchdog(d->event, 1);
@@ -466,6 +522,9 @@ int main(int argc, char **argv)
 		tierd_free(d);
 		return 1;
 	}
+	tierd_fence_start(d);
+	/* uevents for hotplug (or polling); logs the mode */
+	tierd_topology_start(d);
 
 	tierd_event(LOG_INFO, TIERD_MID_STARTED, NULL, 0, "tierd %s started (root %s, config %s%s)", TIERD_VERSION,
 		    d->root, d->config_path, tierd_dry_run(d) ? ", dry-run" : "");

@@ -67,6 +67,17 @@ struct tierd {
 
 	/* policy state: see the policy modules */
 	void *guard;
+	void *relief;
+	void *fence;              /* tierd-fence.c */
+
+	/* Dynamic topology (tierd-topology.c).  The generation is 1 after the
+	 * first snapshot and bumped on every significant change of the shape
+	 * (nodes, tiers, memory, demotion targets): a policy that plans per
+	 * node compares it with the value it saw last and re-plans. */
+	uint64_t topology_generation;
+	char topology_last_change[512];          /* summary "tiers A → B; node ...", "" if none */
+	uint64_t topology_last_change_mono_usec;
+	void *topology;
 };
 
 /* Effective dry-run: command line or config. */
@@ -110,3 +121,7 @@ void tierd_guard_tick(struct tierd *d, const struct tier_snapshot *prev, uint64_
 		      uint64_t *next_interval_usec);
 struct json_object *tierd_guard_status(struct tierd *d);
 void tierd_guard_free(struct tierd *d);
+
+/* tierd-debug.c: debug-only hooks, each off unless its environment variable
+ * is set (TIERD_DEBUG_HANG_ON_SIGUSR1=1, see tierd(8) DEBUGGING). */
+void tierd_debug_setup(struct tierd *d);

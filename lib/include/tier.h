@@ -7,3 +7,7 @@
 #include <tier/state.h>
 #include <tier/guard.h>
 #include <tier/coexist.h>
+#include <tier/relief.h>
+#include <tier/procmaps.h>
+#include <tier/fence.h>
+#include <tier/topodiff.h>

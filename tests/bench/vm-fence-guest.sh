@@ -1,0 +1,115 @@
+# Fence scenario, guest side (busybox sh; run by vm-fence-scenario.sh through
+# tests/vm/run-vm.sh on the 2tier shape: node 0 DRAM + CPUs, node 1 a
+# CPU-less slower tier that node 0 demotes to).  Written in the style of
+# tests/vm/scenarios/*.sh so it can become scenarios/fence.sh; it expects the
+# static helper vm-interleave next to it (in the 9p share, /mnt/host).
+#
+# Node 1 is private, granted to /granted only.  Checks, on cgroup v2:
+#  - tierd enables +cpuset at the root, fences /other (cpuset.mems 0), leaves
+#    /granted inheriting 0-1, and turns demotion off (node 0 demotes into the
+#    private node 1: [fence] demotion = disable);
+#  - set_mempolicy(MPOL_INTERLEAVE, all nodes) in /other gets no page on
+#    node 1, in /granted about half of them;
+#  - an intruder (a root-cgroup task that interleaved onto node 1 before
+#    tierd started) is reported and evicted ([fence] evict = yes);
+#  - a cgroup made after tierd started is fenced within 100 ms of mkdir;
+#  - SIGTERM restores cpuset.mems, subtree_control and demotion_enabled.
+H=${FENCE_SHARE:-/mnt/host}
+CG=/sys/fs/cgroup
+D=/sys/kernel/mm/numa/demotion_enabled
+fails=0
+pass() { echo "fence: PASS: $*"; }
+fail() { echo "fence: FAIL: $*"; fails=$((fails + 1)); }
+check() { what=$1; shift; if "$@"; then pass "$what"; else fail "$what"; fi; }
+n1() { sed -n 's/.*N1pages=\([0-9]*\).*/\1/p' "$1" | tail -1; }
+n0() { sed -n 's/.*N0pages=\([0-9]*\).*/\1/p' "$1" | tail -1; }
+cs() { tierctl status --json | tr -d ' \n'; }
+uptime_cs() { awk '{ printf "%d", $1 * 100 }' /proc/uptime; }
+
+grep -qw cpuset $CG/cgroup.controllers || { echo "fence: SKIP: no cpuset controller in cgroup v2"; exit 77; }
+[ -x $H/vm-interleave ] || { echo "fence: FAIL: no $H/vm-interleave"; exit 1; }
+[ "$(cat /sys/devices/system/node/has_memory)" = 0-1 ] || { echo "fence: SKIP: needs nodes 0-1 with memory"; exit 77; }
+echo "== kernel $(uname -r), shape $VM_SHAPE, root subtree_control '$(cat $CG/cgroup.subtree_control)'"
+echo true > $D
+mkdir -p $CG/granted $CG/other
+
+# The intruder: a root-cgroup task (the root cannot be fenced) interleaving
+# over 0-1 before tierd runs.
+$H/vm-interleave 64 -1 > /tmp/intruder.log 2>&1 &
+ipid=$!
+sleep 3
+echo "   intruder before tierd: $(head -1 /tmp/intruder.log)"
+check "the intruder has pages on node 1 to begin with" [ "$(n1 /tmp/intruder.log)" -gt 0 ]
+
+cat > /tmp/fence.conf <<CONF
+[daemon]
+interval = 200ms
+[fence]
+private_nodes = 1
+backend = cgroupfs
+demotion = disable
+evict = yes
+full_pass = 2s
+[grant db]
+cgroup = /granted
+nodes = 1
+CONF
+tierd --config /tmp/fence.conf -l debug > /tmp/tierd.log 2>&1 &
+tpid=$!
+i=0
+until cs 2>/dev/null | grep -q '"fence":{"state":"fencing"'; do
+  i=$((i + 1)); [ $i -gt 100 ] && break; sleep 0.1
+done
+check "tierd is fencing" sh -c "tierctl status --json | tr -d ' \n' | grep -q '\"fence\":{\"state\":\"fencing\"'"
+check "+cpuset enabled at the root" grep -qw cpuset $CG/cgroup.subtree_control
+check "/other fenced to node 0" [ "$(cat $CG/other/cpuset.mems)" = 0 ]
+check "/other effective 0" [ "$(cat $CG/other/cpuset.mems.effective)" = 0 ]
+check "/granted left inheriting (empty)" [ -z "$(cat $CG/granted/cpuset.mems)" ]
+check "/granted effective 0-1" [ "$(cat $CG/granted/cpuset.mems.effective)" = 0-1 ]
+check "demotion conflict found, demotion turned off" [ "$(cat $D)" = false ]
+
+run_in() { # run_in CGROUP LOG: 64 MiB interleaved inside CGROUP
+  sh -c "echo \$\$ > $CG/$1/cgroup.procs && exec $H/vm-interleave 64 0" > "$2" 2>&1
+}
+run_in other /tmp/other.log
+echo "   /other:   $(head -1 /tmp/other.log)"
+check "interleave=all in /other: no page on node 1" [ "$(n1 /tmp/other.log)" = 0 ]
+check "interleave=all in /other: all 16384 pages on node 0" [ "$(n0 /tmp/other.log)" = 16384 ]
+run_in granted /tmp/granted.log
+echo "   /granted: $(head -1 /tmp/granted.log)"
+check "interleave=all in /granted: pages on node 1" [ "$(n1 /tmp/granted.log)" -gt 4096 ]
+
+# The intruder: found and evicted (audit every full pass, 2 s here).
+i=0
+until [ "$(n1 /tmp/intruder.log)" = 0 ]; do i=$((i + 1)); [ $i -gt 100 ] && break; sleep 0.1; done
+echo "   intruder now: $(tail -1 /tmp/intruder.log)"
+check "the intruder's pages were moved off node 1" [ "$(n1 /tmp/intruder.log)" = 0 ]
+check "tierd logged the eviction" grep -q "evicted .* of pid $ipid" /tmp/tierd.log
+check "status counts the eviction" sh -c "tierctl status --json | tr -d ' \n' | grep -q '\"evictions\":[1-9]'"
+kill $ipid; wait $ipid 2>/dev/null
+
+# A new top-level cgroup: inherits all of the root until tierd writes it.
+t0=$(uptime_cs)
+mkdir $CG/late
+i=0
+while [ "$(cat $CG/late/cpuset.mems 2>/dev/null)" != 0 ] && [ $i -lt 5000 ]; do i=$((i + 1)); done
+t1=$(uptime_cs)
+echo "   mkdir-to-fenced: $(((t1 - t0) * 10)) ms (10 ms resolution; $i polls)"
+check "new cgroup fenced" [ "$(cat $CG/late/cpuset.mems)" = 0 ]
+check "new cgroup fenced within 100 ms of mkdir" [ $(((t1 - t0) * 10)) -le 100 ]
+run_in late /tmp/late.log
+check "interleave=all in the new cgroup: no page on node 1" [ "$(n1 /tmp/late.log)" = 0 ]
+
+echo "== tierctl status (fence)"
+tierctl status 2>&1 | sed -n '/Fencing/,/^$/p' | sed 's/^/   /'
+
+kill -TERM $tpid; wait $tpid; rc=$?
+check "tierd stopped cleanly" [ $rc = 0 ]
+check "restore: /other cpuset.mems empty again" [ -z "$(cat $CG/other/cpuset.mems 2>/dev/null)" ]
+check "restore: +cpuset disabled at the root" sh -c "! grep -qw cpuset $CG/cgroup.subtree_control"
+check "restore: demotion_enabled true" [ "$(cat $D)" = true ]
+[ $fails -gt 0 ] && { echo "   tierd log (last 40 lines):"; tail -40 /tmp/tierd.log | sed 's/^/   /'; }
+rmdir $CG/late $CG/other $CG/granted 2>/dev/null
+echo "fence: $VM_SHAPE: $fails failure(s)"
+[ $fails -eq 0 ] && echo "fence: PASS" || echo "fence: FAIL"
+exit $((fails > 0))
