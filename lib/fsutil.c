@@ -17,33 +17,25 @@ static int absent_or(int e)
 	return (e == ENOENT || e == ENOTDIR) ? -ENOENT : -e;
 }
 
-int tier_read_file_at(int rootfd, const char *relpath, char **out, size_t *len)
+int tier_read_fd(int fd, size_t max_bytes, char **out, size_t *len)
 {
-	*out = NULL;
-	if (len)
-		*len = 0;
-	int fd = openat(rootfd, relpath, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0)
-		return absent_or(errno);
-
 	/* st_size is useless for sysfs (4096) and procfs (0): grow as we go. */
 	size_t cap = 4096, n = 0;
 	char *buf = malloc(cap);
-	if (!buf) {
-		close(fd);
+	*out = NULL;
+	if (len)
+		*len = 0;
+	if (!buf)
 		return -ENOMEM;
-	}
 	for (;;) {
 		if (cap - n < 2) {
-			if (cap >= TIER_READ_MAX_BYTES) {
+			if (cap >= max_bytes) {
 				free(buf);
-				close(fd);
 				return -EFBIG;
 			}
 			char *nb = realloc(buf, cap * 2);
 			if (!nb) {
 				free(buf);
-				close(fd);
 				return -ENOMEM;
 			}
 			buf = nb;
@@ -55,19 +47,31 @@ int tier_read_file_at(int rootfd, const char *relpath, char **out, size_t *len)
 				continue;
 			int e = errno;
 			free(buf);
-			close(fd);
 			return -e;
 		}
 		if (r == 0)
 			break;
 		n += (size_t)r;
 	}
-	close(fd);
 	buf[n] = '\0';
 	*out = buf;
 	if (len)
 		*len = n;
 	return 0;
+}
+
+int tier_read_file_at(int rootfd, const char *relpath, char **out, size_t *len)
+{
+	*out = NULL;
+	if (len)
+		*len = 0;
+	int fd = openat(rootfd, relpath, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return absent_or(errno);
+
+	int r = tier_read_fd(fd, TIER_READ_MAX_BYTES, out, len);
+	close(fd);
+	return r;
 }
 
 char *tier_rstrip(char *s)

@@ -29,6 +29,11 @@
  */
 int tier_read_file_at(int rootfd, const char *relpath, char **out, size_t *len);
 
+/* Read fd to its end into a malloc'd NUL-terminated buffer (*out, length in
+ * *len if len is not NULL).  Does not close fd.  Returns 0, -EFBIG when the
+ * content reaches max_bytes, -ENOMEM or the errno of read(2). */
+int tier_read_fd(int fd, size_t max_bytes, char **out, size_t *len);
+
 /* Read a file that holds one value: leading/trailing whitespace is trimmed.
  * Same returns as tier_read_file_at, plus -EINVAL when the text is not
  * exactly one number (decimal; u64 also refuses a sign). */

@@ -6,6 +6,7 @@
 /* strchrnul, asprintf, O_PATH */
 #define _GNU_SOURCE
 #include <tier/state.h>
+#include "fsutil.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -392,46 +393,9 @@ static int read_file_at(int dirfd, const char *name, char **out, size_t *outlen)
 		close(fd);
 		return -EINVAL;
 	}
-	size_t cap = 4096, len = 0;
-	char *buf = malloc(cap);
-	if (!buf) {
-		close(fd);
-		return -ENOMEM;
-	}
-	for (;;) {
-		if (cap - len < 2) {
-			if (cap > TIER_STATE_MAX_BYTES) {
-				free(buf);
-				close(fd);
-				return -EFBIG;
-			}
-			char *nb = realloc(buf, cap * 2);
-			if (!nb) {
-				free(buf);
-				close(fd);
-				return -ENOMEM;
-			}
-			buf = nb;
-			cap *= 2;
-		}
-		ssize_t n = read(fd, buf + len, cap - len - 1);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			int r = -errno;
-			free(buf);
-			close(fd);
-			return r;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
+	int r = tier_read_fd(fd, TIER_STATE_MAX_BYTES + 1, out, outlen);
 	close(fd);
-	buf[len] = '\0';
-	*out = buf;
-	*outlen = len;
-	return 0;
+	return r;
 }
 
 static int set_err(char *err, size_t errlen, int r, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
