@@ -28,12 +28,19 @@
  *   costs speed, never correctness.  The mode is logged at start and shown
  *   in the status.
  *
- * Debounce: onlining a DIMM emits one "online" event per memory block (128
- * MiB on x86-64: 512 events for 64 GiB), and a node or tier appears with
- * its own events around them.  The rescan runs DEBOUNCE_USEC after the last
- * event of a burst, but never later than DEBOUNCE_MAX_USEC after its first,
- * so a long stream of blocks is followed in steps instead of waiting for
- * its end.  The rescan is a tick run right away from the timer (not just
+ * Debounce, leading and trailing edge: onlining a DIMM emits one "online"
+ * event per memory block (128 MiB on x86-64: 512 events for 64 GiB), and a
+ * node or tier appears with its own events around them ("add node/node2",
+ * "add memory/memoryN" per block, "online memory/memoryN" per block, "add
+ * memory_tiering/memory_tierM").  The first event of each kind (subsystem
+ * and action) in a burst rescans at once: the first block onlined on a new
+ * node is the moment a workload could start allocating there, and fencing
+ * must not wait for the burst to end (the window the private-node kernel
+ * proposals worry about).  Further events of a kind already seen are
+ * coalesced: the rescan runs DEBOUNCE_USEC after the last of them, but never
+ * later than DEBOUNCE_MAX_USEC after the first, so a long stream of blocks
+ * costs a few immediate rescans and one per 500 ms, not one per block.  A
+ * burst ends when DEBOUNCE_USEC pass without an event after a rescan.  The rescan is a tick run right away from the timer (not just
  * tierd_schedule_tick(d, 0)): running it synchronously tells us when the
  * re-plan is done (the reaction time in the status: first uevent -> end of
  * the tick that re-planned), and lets us retry shortly when the snapshot
@@ -73,7 +80,11 @@ struct tierd_topology {
 	int nl_fd;
 
 	sd_event_source *debounce;
-	bool pending;                 /* a burst is being debounced */
+	bool pending;                 /* uevents wait for a rescan */
+	uint64_t armed_at_usec;       /* when the debounce timer fires, 0 if not armed */
+	uint64_t last_uevent_tick_usec;   /* end of the last uevent-triggered rescan */
+	bool burst_leading;           /* the pending rescan is a leading-edge one */
+	uint64_t kinds_seen;          /* kind_bit()s seen in this burst */
 	bool in_uevent_tick;          /* the current tick was triggered by uevents */
 	uint64_t burst_first_usec;
 	unsigned burst_events, retries;
@@ -85,8 +96,8 @@ struct tierd_topology {
 	char last_trigger[8];         /* "uevent" | "poll" */
 	bool changed_in_burst;
 	uint64_t changed_in_burst_usec;
-	bool have_reaction;
-	uint64_t last_reaction_usec, max_reaction_usec;
+	bool have_reaction, have_leading;
+	uint64_t last_reaction_usec, max_reaction_usec, leading_reaction_usec;
 };
 
 static const char *const subsystems[] = { "memory", "node", "memory_tiering" };
@@ -231,25 +242,66 @@ static void arm(struct tierd *d, struct tierd_topology *T, uint64_t at_usec)
 	}
 	if (r < 0)
 		log_warning("topology: cannot arm the debounce timer: %s (the next tick rescans)", strerror(-r));
+	else
+		T->armed_at_usec = at_usec;
+}
+
+/* One bit per (subsystem, action) kind of event; the last of each range
+ * stands for "other". */
+static unsigned kind_bit(const char *subsystem, const char *action)
+{
+	static const char *const actions[] = { "add", "remove", "change", "move", "online", "offline", "bind", "unbind" };
+	enum { NA = sizeof(actions) / sizeof(actions[0]) + 1 };
+	unsigned si = sizeof(subsystems) / sizeof(subsystems[0]), ai = NA - 1;
+	for (unsigned i = 0; subsystem && i < sizeof(subsystems) / sizeof(subsystems[0]); i++)
+		if (strcmp(subsystem, subsystems[i]) == 0)
+			si = i;
+	for (unsigned i = 0; action && i < NA - 1; i++)
+		if (strcmp(action, actions[i]) == 0)
+			ai = i;
+	return si * NA + ai;
 }
 
 static void on_uevent(struct tierd *d, const char *subsystem, const char *action, const char *name)
 {
 	struct tierd_topology *T = d->topology;
 	uint64_t now = tierd_now_mono_usec();
+	bool quiet = !T->armed_at_usec &&
+		     (!T->last_uevent_tick_usec || now >= T->last_uevent_tick_usec + DEBOUNCE_USEC);
+	uint64_t bit = 1ull << kind_bit(subsystem, action);
+
 	T->uevents++;
+	if (quiet) {
+		T->kinds_seen = 0;
+		T->bursts++;
+	}
 	if (!T->pending) {
 		T->pending = true;
 		T->burst_first_usec = now;
 		T->burst_events = 0;
 		T->retries = 0;
 		T->changed_in_burst = false;
-		T->bursts++;
+		T->burst_leading = false;
 	}
 	T->burst_events++;
 	snprintf(T->last_uevent, sizeof(T->last_uevent), "%s %s/%s", action ? action : "?",
 		 subsystem ? subsystem : "?", name ? name : "?");
 	log_debug("uevent: %s", T->last_uevent);
+
+	/* Leading edge per kind: the first "add node", "online memory",
+	 * "add memory_tiering"... of a burst rescans at once (the first
+	 * online block is when the new memory becomes usable: the kernel
+	 * assigns its tier in the MEM_ONLINE notifier, before the uevent).
+	 * Events that arrive before the timer fires join that rescan. */
+	if (!(T->kinds_seen & bit)) {
+		T->kinds_seen |= bit;
+		T->burst_leading = true;
+		if (!T->armed_at_usec || T->armed_at_usec > now)
+			arm(d, T, now);
+		return;
+	}
+	if (T->armed_at_usec && T->armed_at_usec <= now)
+		return;   /* an immediate rescan is already due */
 	uint64_t at = now + DEBOUNCE_USEC, cap = T->burst_first_usec + DEBOUNCE_MAX_USEC;
 	arm(d, T, at < cap ? at : cap);
 }
@@ -262,10 +314,12 @@ static int on_debounce(sd_event_source *s, uint64_t usec, void *userdata)
 	(void)s;
 	(void)usec;
 
+	T->armed_at_usec = 0;
 	T->in_uevent_tick = true;
 	tierd_tick(d);
 	T->in_uevent_tick = false;
 	uint64_t done = tierd_now_mono_usec();
+	T->last_uevent_tick_usec = done;
 
 	if (d->acquire_error[0] && T->retries < RETRY_MAX) {
 		T->retries++;
@@ -279,9 +333,13 @@ static int on_debounce(sd_event_source *s, uint64_t usec, void *userdata)
 		if (T->last_reaction_usec > T->max_reaction_usec)
 			T->max_reaction_usec = T->last_reaction_usec;
 		T->have_reaction = true;
-		log_info("topology generation %llu re-planned %llu us after the first of %u uevent(s) (last: %s)",
+		if (T->burst_leading) {
+			T->leading_reaction_usec = T->last_reaction_usec;
+			T->have_leading = true;
+		}
+		log_info("topology generation %llu re-planned %llu us after the first of %u uevent(s)%s (last: %s)",
 			 (unsigned long long)d->topology_generation, (unsigned long long)T->last_reaction_usec,
-			 T->burst_events, T->last_uevent);
+			 T->burst_events, T->burst_leading ? ", leading edge" : ", coalesced", T->last_uevent);
 	} else {
 		log_debug("topology: %u uevent(s) (last: %s), no change in the shape", T->burst_events,
 			  T->last_uevent);
@@ -453,7 +511,8 @@ void tierd_topology_start(struct tierd *d)
 	if (T->source == SRC_NONE)
 		log_notice("topology: %s; polling: a hotplug is seen at the next tick", T->mode_reason);
 	else
-		log_info("topology: following hotplug through %s, debounce %llu ms; every tick also checks",
+		log_info("topology: following hotplug through %s, first event at once, then debounce %llu ms; "
+		 "every tick also checks",
 			 T->mode_reason, (unsigned long long)(DEBOUNCE_USEC / 1000));
 }
 
@@ -492,6 +551,9 @@ struct json_object *tierd_topology_status(struct tierd *d)
 			       T->have_reaction ? json_object_new_int64((int64_t)T->last_reaction_usec) : NULL);
 	json_object_object_add(o, "max_reaction_usec",
 			       T->have_reaction ? json_object_new_int64((int64_t)T->max_reaction_usec) : NULL);
+	/* the same for the latest change caught by a burst's first event */
+	json_object_object_add(o, "leading_reaction_usec",
+			       T->have_leading ? json_object_new_int64((int64_t)T->leading_reaction_usec) : NULL);
 	return o;
 }
 

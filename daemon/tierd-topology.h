@@ -11,9 +11,9 @@
  * last and re-plan when it differs (the guard needs nothing: it decides on
  * every snapshot and ignores vanished targets).
  *
- * Uevents only make it faster: memory/node/memory_tiering uevents are
- * debounced (a DIMM emits one event per 128 MiB block) and then run a tick
- * at once.  Without them (containers, no netlink), the periodic tick's diff
+ * Uevents only make it faster: the first memory/node/memory_tiering uevent
+ * of each kind in a burst runs a tick at once; the rest of a burst (a DIMM
+ * emits one event per 128 MiB block) is debounced into one more tick.  Without them (containers, no netlink), the periodic tick's diff
  * still notices every change, one interval later.
  */
 #include <json-c/json.h>
