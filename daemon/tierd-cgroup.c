@@ -122,6 +122,19 @@ static bool v2_has_cpuset(int rootfd, const char *mount_rel)
 	return read_at(rootfd, path, buf, sizeof(buf)) == 0 && word_in(buf, "cpuset");
 }
 
+/* Copy src into dst of size n, truncating (fields of mount lines may be
+ * longer than what we keep; a truncated one simply does not match). */
+static void copy_field(char *dst, size_t n, const char *src)
+{
+	size_t len = strlen(src);
+	if (n == 0)
+		return;
+	if (len >= n)
+		len = n - 1;
+	memcpy(dst, src, len);
+	dst[len] = '\0';
+}
+
 /* One mount: from a mounts line ("dev mp type opts ...") or a mountinfo
  * line ("id parent maj:min root mp opts ... - type source superopts"). */
 static bool parse_mount_line(const char *line, bool mountinfo, char *mp, size_t mplen, char *type, size_t tlen,
@@ -131,18 +144,18 @@ static bool parse_mount_line(const char *line, bool mountinfo, char *mp, size_t 
 	if (!mountinfo) {
 		if (sscanf(line, "%511s %511s %511s %511s", f[0], f[1], f[2], f[3]) != 4)
 			return false;
-		snprintf(mp, mplen, "%s", f[1]);
-		snprintf(type, tlen, "%s", f[2]);
-		snprintf(opts, olen, "%s", f[3]);
+		copy_field(mp, mplen, f[1]);
+		copy_field(type, tlen, f[2]);
+		copy_field(opts, olen, f[3]);
 		return true;
 	}
 	const char *dash = strstr(line, " - ");
 	if (!dash || sscanf(line, "%511s %511s %511s %511s %511s", f[0], f[1], f[2], f[3], f[4]) != 5 ||
 	    sscanf(dash + 3, "%511s %511s %511s", f[5], f[0], f[1]) != 3)
 		return false;
-	snprintf(mp, mplen, "%s", f[4]);
-	snprintf(type, tlen, "%s", f[5]);
-	snprintf(opts, olen, "%s", f[1]);
+	copy_field(mp, mplen, f[4]);
+	copy_field(type, tlen, f[5]);
+	copy_field(opts, olen, f[1]);
 	return true;
 }
 

@@ -585,7 +585,7 @@ void tier_guard_decide(const struct tier_snapshot *s, const struct tier_config *
 	 * sorted), keeping only the evaluations the decision needs. */
 	int nr_upper = 0;
 	bool all_above_release = true;
-	struct upper_eval e, closest_rel, first_trip, watch;
+	struct upper_eval e = { 0 }, closest_rel = { 0 }, first_trip = { 0 }, watch = { 0 };
 	bool have_trip = false;
 	for (int i = 0; i < s->nr_nodes; i++) {
 		if (!eval_upper(&x, &s->nodes[i], &e))

@@ -353,7 +353,10 @@ static bool status_value(const char *s, const char *e, const char *key, char *bu
 static int kb_value(const char *v, uint64_t *bytes)
 {
 	char tmp[64];
-	snprintf(tmp, sizeof(tmp), "%s", v);
+	size_t len = strlen(v);
+	if (len >= sizeof(tmp))
+		return -EINVAL; /* no kB count is that long */
+	memcpy(tmp, v, len + 1);
 	char *sp = strchr(tmp, ' ');
 	if (!sp || strcmp(sp + 1, "kB") != 0)
 		return -EINVAL;
