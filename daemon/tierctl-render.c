@@ -193,18 +193,106 @@ static void fmt_duration(char *buf, size_t size, long long usec)
 		snprintf(buf, size, "%lldh%02lldm", s / 3600, (s / 60) % 60);
 }
 
-static void render_section_kv(FILE *f, const char *title, struct json_object *obj)
+static bool get_bool(struct json_object *o, const char *key)
 {
-	if (is_null(obj))
+	struct json_object *v = get(o, key);
+	return !is_null(v) && json_object_get_boolean(v);
+}
+
+static void render_guard(FILE *f, struct json_object *g)
+{
+	char ival[32], ago[32];
+	if (is_null(g))
 		return;
-	fprintf(f, "\n%s:\n", title);
-	json_object_object_foreach(obj, key, val)
-	{
-		if (json_object_is_type(val, json_type_object) || json_object_is_type(val, json_type_array))
-			fprintf(f, "  %-22s %s\n", key, json_object_to_json_string_ext(val, JSON_C_TO_STRING_PLAIN));
-		else
-			fprintf(f, "  %-22s %s\n", key, is_null(val) ? "-" : json_object_get_string(val));
+	fprintf(f, "\nGuard (mode %s, trip at %s, release at %s): %s\n", get_str(g, "mode", "?"),
+		get_str(g, "trip_at", "?"), get_str(g, "release_at", "?"), get_str(g, "state", "?"));
+	if (get_str(g, "why", NULL))
+		fprintf(f, "  %s\n", get_str(g, "why", ""));
+	fmt_duration(ival, sizeof(ival), get_ll(g, "next_interval_usec", -1));
+	fprintf(f, "  trips %lld, releases %lld, admin overrides %lld; next look in %s; kernel %s%s\n",
+		get_ll(g, "trips", 0), get_ll(g, "releases", 0), get_ll(g, "admin_overrides", 0), ival,
+		get_str(g, "kernel_release", "?"), get_bool(g, "kernel_has_fix") ? " (has the upstream fix)" : "");
+	if (get_str(g, "last_change", NULL)) {
+		fmt_duration(ago, sizeof(ago), get_ll(g, "last_change_age_usec", -1));
+		fprintf(f, "  last change %s ago: %s\n", ago, get_str(g, "last_change", ""));
 	}
+}
+
+static void render_fence(FILE *f, struct json_object *fe)
+{
+	char b[32];
+	if (is_null(fe))
+		return;
+	const char *state = get_str(fe, "state", "?");
+	if (strcmp(state, "off") == 0) {
+		fprintf(f, "\nFencing: off (%s)\n", get_str(fe, "problem", "no private nodes configured"));
+		return;
+	}
+	fprintf(f, "\nFencing (backend %s, private nodes %s): %s\n", get_str(fe, "backend", "?"),
+		get_str(fe, "private_nodes", "-"), state);
+	if (get_str(fe, "problem", NULL) && get_str(fe, "problem", "")[0])
+		fprintf(f, "  problem: %s\n", get_str(fe, "problem", ""));
+	fprintf(f, "  cgroups %lld: %lld fenced, %lld unfenced; writes %lld (%lld failed); full pass %.1f ms\n",
+		get_ll(fe, "cgroups", 0), get_ll(fe, "fenced", 0), get_ll(fe, "unfenced", 0), get_ll(fe, "writes", 0),
+		get_ll(fe, "write_failures", 0), (double)get_ll(fe, "full_pass_usec_last", 0) / 1000.0);
+	fprintf(f, "  tasks in the root cgroup (cannot be fenced): %lld; intruders on private nodes: %s",
+		get_ll(fe, "root_tasks", 0), tierctl_fmt_bytes(b, sizeof(b), get_ll(fe, "intruder_bytes", 0)));
+	fprintf(f, " (%lld evicted)\n", get_ll(fe, "evictions", 0));
+	struct json_object *dm = get(fe, "demotion");
+	if (!is_null(dm))
+		fprintf(f, "  demotion vs fence: %s (answer: %s)\n", get_str(dm, "action", "?"), get_str(dm, "answer", "?"));
+	struct json_object *grants = get(fe, "grants");
+	for (size_t i = 0; grants && i < json_object_array_length(grants); i++)
+		fprintf(f, "  grant %s\n", json_object_to_json_string_ext(json_object_array_get_idx(grants, i),
+									  JSON_C_TO_STRING_PLAIN));
+}
+
+static void render_relief(FILE *f, struct json_object *r)
+{
+	char rate[32], budget[32], tot[32], min[32], ach[32];
+	if (is_null(r))
+		return;
+	if (!get_bool(r, "enabled")) {
+		fprintf(f, "\nRelief: disabled\n");
+		return;
+	}
+	tierctl_fmt_bytes(rate, sizeof(rate), get_ll(r, "rate_bytes_per_sec", 0));
+	tierctl_fmt_bytes(budget, sizeof(budget), get_ll(r, "tick_budget_bytes", 0));
+	fprintf(f, "\nRelief (start at %s, stop at %s, targets %s, %s/s, %s per tick): %s\n",
+		get_str(r, "start_at", "?"), get_str(r, "stop_at", "?"), get_str(r, "targets", "?"), rate, budget,
+		get_str(r, "state", "?"));
+	tierctl_fmt_bytes(tot, sizeof(tot), get_ll(r, "moved_bytes_total", 0));
+	tierctl_fmt_bytes(min, sizeof(min), get_ll(r, "moved_bytes_last_minute", 0));
+	tierctl_fmt_bytes(ach, sizeof(ach), get_ll(r, "achieved_bytes_per_sec_last_minute", 0));
+	fprintf(f, "  moved %s in all, %s in the last minute (%s/s); current victim %s\n", tot, min, ach,
+		get_str(r, "current_victim", "-"));
+	struct json_object *fails = get(r, "failures");
+	bool any = false;
+	if (!is_null(fails)) {
+		json_object_object_foreach(fails, key, val)
+		{
+			if (json_object_get_int64(val) == 0)
+				continue;
+			fprintf(f, "%s%s %lld", any ? ", " : "  failures: ", key, (long long)json_object_get_int64(val));
+			any = true;
+		}
+	}
+	if (any)
+		fprintf(f, "\n");
+}
+
+static void render_topology_changes(FILE *f, struct json_object *t)
+{
+	char ago[32];
+	if (is_null(t))
+		return;
+	fprintf(f, "\nTopology: generation %lld, following changes by %s", get_ll(t, "generation", 0),
+		get_str(t, "mode", "?"));
+	if (get_str(t, "last_change", NULL) && get_str(t, "last_change", "")[0]) {
+		fmt_duration(ago, sizeof(ago), get_ll(t, "last_change_age_usec", -1));
+		fprintf(f, "; last change %s ago: %s", ago, get_str(t, "last_change", ""));
+	}
+	fprintf(f, "\n");
 }
 
 void tierctl_render_status(FILE *f, struct json_object *st)
@@ -237,9 +325,10 @@ void tierctl_render_status(FILE *f, struct json_object *st)
 	if (!is_null(de_orig))
 		fprintf(f, "demotion_enabled before tierd: %s\n", json_object_get_boolean(de_orig) ? "true" : "false");
 
-	render_section_kv(f, "Guard", get(st, "guard"));
-	render_section_kv(f, "Fencing", get(st, "fence"));
-	render_section_kv(f, "Relief", get(st, "relief"));
+	render_guard(f, get(st, "guard"));
+	render_fence(f, get(st, "fence"));
+	render_relief(f, get(st, "relief"));
+	render_topology_changes(f, get(st, "topology"));
 
 	struct json_object *acts = get(st, "actions");
 	size_t na = acts ? json_object_array_length(acts) : 0;
