@@ -1,0 +1,405 @@
+#!/bin/bash
+# The systemd VM scenario (tests/vm/systemd): runs inside the Debian guest as
+# tierd-vmtest.service, as root, with systemd as PID 1 and tierd installed
+# by `cmake --install` (/usr/sbin/tierd, /lib/systemd/system/tierd.service,
+# /etc/tierd.conf).  Every check prints PASS:, FAIL: or SKIPPED: (a feature
+# not in this tierd), then the summary and @@TIERD_VM_EXIT=<0|1>@@ on the
+# serial console, and the machine powers off.
+#
+# Order matters, each step builds on the last: start (notify/READY) -> guard
+# writes the knob -> socket permissions -> journal fields -> reload good and
+# broken -> relief moves another user's pages -> fencing -> stop restores
+# everything -> SIGKILL then start restores from the state file -> a hung
+# loop is killed by the watchdog and restarted -> systemd-analyze security.
+set -u
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin LC_ALL=C
+
+NPASS=0 NFAIL=0 NSKIP=0
+pass() { echo "PASS: $*"; NPASS=$((NPASS + 1)); }
+fail() { echo "FAIL: $*"; NFAIL=$((NFAIL + 1)); }
+skipped() { echo "SKIPPED: $*"; NSKIP=$((NSKIP + 1)); }
+ok() { local d=$1; shift; if "$@"; then pass "$d"; else fail "$d"; fi; }
+info() { echo "   $*"; }
+now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
+up() { cut -d' ' -f1 /proc/uptime; }
+section() { echo "== $* (uptime $(up)s)"; }
+# wait_for SECONDS COMMAND...: poll every 0.2 s until COMMAND succeeds
+wait_for() {
+  local end=$(( $(now_ms) + $1 * 1000 )); shift
+  until "$@"; do [ "$(now_ms)" -ge "$end" ] && return 1; sleep 0.2; done
+}
+prop() { systemctl show -P "$1" "${2:-tierd.service}"; }
+status_json() { tierctl status --json 2>/dev/null; }
+st() { status_json | jq -r "$1" 2>/dev/null; }
+gen() { st .daemon.config_generation; }
+gen_is() { [ "$(gen)" = "$1" ]; }
+knob() { cat /sys/kernel/mm/numa/demotion_enabled; }
+knob_is() { [ "$(knob)" = "$1" ]; }
+# pages of PID on NODE (from /proc/PID/numa_maps)
+node_pages() {
+  awk -v k="N$2=" '{for (i = 2; i <= NF; i++) if (index($i, k) == 1) s += substr($i, length(k) + 1)} END {print s + 0}' \
+    "/proc/$1/numa_maps" 2>/dev/null || echo 0
+}
+mems_allowed() { awk '/^Mems_allowed_list/ {print $2}' "/proc/$1/status" 2>/dev/null; }
+unit_pid() { prop MainPID "$1"; }
+journal_json() { journalctl -u tierd.service -o json --no-pager 2>/dev/null; }
+# journal sequence number from a cursor (journalctl 252 has no __SEQNUM in JSON)
+cursor_seq() { sed -n 's/.*;i=\([0-9a-f]*\);.*/\1/p' | head -1 | { read -r h && [ -n "$h" ] && echo $((16#$h)); }; }
+# Reclaim pressure on node0 for the guard: a hog (first touch, CPUs are on
+# node0) bigger than node0's free memory takes node0 down to its low
+# watermark, where allocations fall back to node1.  Free <= high is what the
+# guard calls "under reclaim pressure"; with the trip line above node1's free
+# memory (10-vmtest.conf) it then trips.
+node0_free_mib() { awk '/MemFree/ {print int($4 / 1024)}' /sys/devices/system/node/node0/meminfo; }
+pressure_on() {
+  local mib=$(( $(node0_free_mib) + 64 )) pid
+  systemd-run --quiet --unit=tierd-vm-pressure -p OOMScoreAdjust=0 /usr/local/bin/hog "$mib" -1
+  pid=$(unit_pid tierd-vm-pressure.service)
+  full() { [ "$(awk '/^VmRSS/ {print int($2 / 1024)}' "/proc/$pid/status" 2>/dev/null || echo 0)" -ge $((mib - 8)) ]; }
+  wait_for 60 full
+  info "pressure: hog of $mib MiB (pid $pid) holds node0 at $(node0_free_mib) MiB free"
+}
+pressure_off() { systemctl stop tierd-vm-pressure.service 2>/dev/null; }
+reload_to() {  # reload, wait until the generation is $1
+  systemctl reload tierd.service && wait_for 15 gen_is "$1"
+}
+
+D=/sys/kernel/mm/numa/demotion_enabled
+CONF=/etc/tierd.conf
+DROP=/etc/tierd.conf.d
+UNITD=/etc/systemd/system/tierd.service.d
+MID_STARTED=577aa9409c6c4d2db727f91c1cffb35f
+MID_RELOAD=05c158ad77bf48b186ce25aac0470cb8
+MID_KNOB=73cfe3be7a5843c4829307b0df5a7d15
+MID_RESTORE=9a76cef60de74a02b51b671ffa41d518
+MID_GUARD=8cadf2fe4c494d78b0ad8b97340ad0a5
+MID_UNIT_STARTED=39f53479d3a045ac8e11786248231fbf   # systemd: "Started UNIT"
+
+echo "@@TIERD_VM_READY uptime=$(up)@@"
+section "guest"
+info "kernel $(uname -r); $(systemctl --version | head -1); $(tierd --version)"
+tiers=$(for t in /sys/devices/virtual/memory_tiering/memory_tier*; do echo "$(basename "$t")=$(cat "$t/nodelist")"; done | tr '\n' ' ')
+info "nodes with memory: $(cat /sys/devices/system/node/has_memory); tiers: $tiers"
+info "cgroup controllers at the root: $(cat /sys/fs/cgroup/cgroup.subtree_control)"
+# Checks the host made on the staged install (run-systemd-vm.sh).
+if [ -f /usr/local/lib/tierd-vmtest/host-checks ]; then
+  while IFS= read -r l; do
+    case $l in PASS:*) pass "${l#PASS: }" ;; FAIL:*) fail "${l#FAIL: }" ;; *) info "$l" ;; esac
+  done < /usr/local/lib/tierd-vmtest/host-checks
+fi
+
+# ---------------------------------------------------------------- setup
+section "setup"
+mkdir -p "$DROP"
+# socket_group for the permission checks; the guard with lines a calm system
+# is already below (free <= managed memory < 99% of it + high), so it trips at
+# once and never releases: the knob write is guaranteed.
+cat > "$DROP/10-vmtest.conf" <<'EOF'
+[daemon]
+socket_group = tierstat
+[guard]
+mode = on
+trip_at = high+99%
+release_at = high+100%
+EOF
+echo true > $D   # the admin's setting, which tierd must put back
+systemd-run --quiet --unit=tierd-vm-plain sleep infinity
+systemd-run --quiet --unit=tierd-vm-granted sleep infinity
+PLAIN_PID=$(unit_pid tierd-vm-plain.service) GRANTED_PID=$(unit_pid tierd-vm-granted.service)
+# Every cpuset.mems before tierd (restore check at stop).
+find /sys/fs/cgroup -name cpuset.mems -exec sh -c 'for f; do echo "$f=$(cat "$f")"; done' _ {} + | sort > /tmp/cpuset.before
+find /sys/fs/cgroup -name cgroup.subtree_control -exec sh -c 'for f; do echo "$f=$(cat "$f")"; done' _ {} + | sort > /tmp/subtree.before
+PLAIN_MEMS0=$(mems_allowed "$PLAIN_PID") GRANTED_MEMS0=$(mems_allowed "$GRANTED_PID")
+info "demotion_enabled=$(knob); tierd-vm-plain pid $PLAIN_PID Mems_allowed_list=$PLAIN_MEMS0;" \
+  "cpuset.mems files: $(wc -l < /tmp/cpuset.before)"
+
+# ---------------------------------------------------------------- start
+section "systemctl enable --now / start: Type=notify, READY=1"
+systemctl enable tierd.service 2>&1 | sed 's/^/   /'
+ok "systemctl enable tierd: is-enabled says enabled" [ "$(systemctl is-enabled tierd.service)" = enabled ]
+t0=$(now_ms)
+systemctl start tierd.service; rc=$?
+t1=$(now_ms)
+status_json > /tmp/status.start; src=$?
+info "systemctl start took $((t1 - t0)) ms (rc $rc)"
+ok "systemctl start tierd returned 0 and the unit is active (running)" \
+  [ $rc = 0 -a "$(prop ActiveState)" = active -a "$(prop SubState)" = running ]
+ok "Type=notify (NotifyAccess=$(prop NotifyAccess))" [ "$(prop Type)" = notify ]
+ok "the control socket answered right after start returned" [ $src = 0 ]
+ticks=$(jq -r .daemon.ticks /tmp/status.start 2>/dev/null)
+ok "tierd had finished its first tick when start returned (ticks=$ticks): READY=1 is sent after it" \
+  [ "${ticks:-0}" -ge 1 ]
+# Causality in the journal: tierd logs "started" on the native journal socket
+# before its first tick and READY=1; PID 1 logs "Started tierd.service" on the
+# same socket only once READY=1 arrived.  So the started event's sequence
+# number must be the lower one (for Type=simple it would not be).
+PID1=$(prop MainPID)
+sq_started=$(journal_json | jq -r --arg p "$PID1" --arg m $MID_STARTED \
+  'select(.MESSAGE_ID == $m and ._PID == $p) | .__CURSOR' | cursor_seq)
+sq_unit=$(journalctl -o json --no-pager MESSAGE_ID=$MID_UNIT_STARTED UNIT=tierd.service _PID=1 |
+  jq -r .__CURSOR | tail -1 | cursor_seq)
+d_usec=$(( $(prop ActiveEnterTimestampMonotonic) - $(prop ExecMainStartTimestampMonotonic) ))
+info "journal seqnum: tierd 'started' $sq_started, systemd 'Started tierd.service' $sq_unit;" \
+  "exec -> active took $((d_usec / 1000)) ms"
+seq_ok() { [ -n "$sq_started" ] && [ -n "$sq_unit" ] && [ "$sq_started" -lt "$sq_unit" ]; }
+ok "systemd declared tierd started only after tierd's own startup (journal order)" seq_ok
+
+# ---------------------------------------------------------------- guard
+section "guard: writes /sys/kernel/mm/numa/demotion_enabled under the unit's hardening"
+info "guard before pressure: $(st '.guard.state') / $(st '.guard.why')"
+pressure_on
+ok "guard turned demotion_enabled off (the admin had it on)" wait_for 20 knob_is false
+info "guard: $(st '.guard.state') / $(st '.guard.why')"
+pressure_off   # the guard keeps holding: node1 never gets above the release line
+ok "tierd recorded demotion_enabled_original=true" [ "$(st .demotion_enabled_original)" = true ]
+ok "the knob write is an action with result ok" \
+  [ "$(st '[.actions[] | select(.target | test("demotion_enabled")) | .result] | first')" = ok ]
+
+# ---------------------------------------------------------------- socket
+section "control socket: root, socket_group, others"
+ls -l /run/tierd/ | sed 's/^/   /'
+SOCK=/run/tierd/tierd.sock
+info "socket $(stat -c '%U:%G %a' $SOCK)"
+tierctl status > /tmp/status.root 2>&1; ok "root: tierctl status works" [ $? = 0 ]
+runuser -u alice -- tierctl status > /tmp/status.alice 2>&1; rc=$?
+ok "alice (in socket_group tierstat): tierctl status works (read-only), rc $rc" [ $rc = 0 ]
+head -5 /tmp/status.alice | sed 's/^/   alice> /'
+runuser -u alice -- tierctl pause > /tmp/pause.alice 2>&1; rc=$?
+ok "alice: tierctl pause (a mutation) is refused with exit 4, rc $rc: $(head -1 /tmp/pause.alice)" [ $rc = 4 ]
+ok "and the daemon is not paused" [ "$(st .daemon.paused)" = false ]
+runuser -u bob -- tierctl status > /tmp/status.bob 2>&1; rc=$?
+ok "bob (not in the group): tierctl status is refused with exit 4, rc $rc" [ $rc = 4 ]
+
+# ---------------------------------------------------------------- journal
+section "journal: structured fields"
+journal_json > /tmp/journal.json
+for m in "started:$MID_STARTED:SYSLOG_IDENTIFIER" "knob written:$MID_KNOB:TIERD_KNOB" \
+         "knob written:$MID_KNOB:TIERD_VALUE" "guard trip:$MID_GUARD:TIERD_NODE" \
+         "guard trip:$MID_GUARD:TIERD_TARGET_NODE" "guard trip:$MID_GUARD:TIERD_GUARD_ACTION"; do
+  IFS=: read -r what mid field <<< "$m"
+  n=$(jq -r --arg m "$mid" --arg f "$field" 'select(.MESSAGE_ID == $m and has($f)) | .MESSAGE_ID' /tmp/journal.json | wc -l)
+  ok "journalctl -u tierd -o json: $what event (MESSAGE_ID=$mid) carries $field ($n entries)" [ "$n" -ge 1 ]
+done
+jq -c --arg m $MID_GUARD 'select(.MESSAGE_ID == $m) | {MESSAGE, MESSAGE_ID, PRIORITY, TIERD_GUARD_ACTION,
+  TIERD_NODE, TIERD_TARGET_NODE, TIERD_FREE_PAGES, TIERD_LINE_PAGES}' /tmp/journal.json | head -1 | sed 's/^/   /'
+
+# ---------------------------------------------------------------- reload
+section "reload: edit /etc/tierd.conf, systemctl reload"
+g0=$(gen)
+sed -i 's/^#interval = 1s$/interval = 500ms/' $CONF
+ok "edited $CONF: interval = 500ms" grep -q '^interval = 500ms$' $CONF
+t0=$(now_ms)
+systemctl reload tierd.service; rc=$?
+info "systemctl reload returned $rc after $(( $(now_ms) - t0 )) ms; generation right then: $(gen)" \
+  "(ExecReload=kill -HUP is asynchronous with Type=notify on systemd 252)"
+wait_for 15 gen_is $((g0 + 1)); rc=$?
+ok "systemctl reload tierd bumped the config generation $g0 -> $(gen) ($(( $(now_ms) - t0 )) ms)" [ $rc = 0 ]
+ok "last_reload is ok" [ "$(st .daemon.last_reload)" = ok ]
+n=$(journal_json | jq -r --arg m $MID_RELOAD --arg g $((g0 + 1)) \
+  'select(.MESSAGE_ID == $m and .TIERD_CONFIG_GENERATION == $g) | .MESSAGE' | wc -l)
+ok "the reload is in the journal with TIERD_CONFIG_GENERATION=$((g0 + 1))" [ "$n" -ge 1 ]
+# broken edit
+sed -i 's/^interval = 500ms$/interval = banana/' $CONF
+systemctl reload tierd.service; rc=$?
+reload_failed() { st .daemon.last_reload | grep -q '^reload failed'; }
+wait_for 15 reload_failed
+info "systemctl reload (broken file) rc $rc; last_reload: $(st .daemon.last_reload)"
+ok "a broken edit + reload keeps generation $((g0 + 1))" gen_is $((g0 + 1))
+ok "tierd is still active (running)" [ "$(prop ActiveState)/$(prop SubState)" = active/running ]
+statusline=$(systemctl status tierd.service --no-pager 2>/dev/null | grep -m1 'Status:')
+info "systemctl status:$statusline"
+ok "systemctl status tierd shows the error in its Status: line" \
+  sh -c "echo '$statusline' | grep -q 'reload failed: .*tierd.conf:[0-9]*'"
+sed -i 's/^interval = banana$/interval = 500ms/' $CONF
+reload_to $((g0 + 2)); rc=$?
+no_error() { [ $rc = 0 ] && ! prop StatusText | grep -q 'reload failed'; }
+ok "fixed + reload: generation $((g0 + 2)) and the Status: line no longer shows the error" no_error
+
+# ---------------------------------------------------------------- relief
+section "relief: moves another user's pages"
+if [ "$(st '.relief | type')" = object ] && [ -x /usr/local/bin/hog ]; then
+  systemd-run --quiet --unit=tierd-vm-hog --uid=bob -p OOMScoreAdjust=0 /usr/local/bin/hog 128 -1 1
+  HOG=$(unit_pid tierd-vm-hog.service)
+  hog_ready() { [ "$(node_pages "$HOG" 1)" -ge 30000 ]; }
+  wait_for 30 hog_ready
+  n1a=$(node_pages "$HOG" 1) n0a=$(node_pages "$HOG" 0)
+  info "hog pid $HOG (user bob, mbind node1): node0 $n0a pages, node1 $n1a pages"
+  # Relief on at once: node1 is always "below" high+99%; everything of a
+  # victim moves (move_all), to the faster node (the only one in 2tier).
+  g=$(gen)
+  cat > "$DROP/30-relief.conf" <<'EOF'
+[relief]
+enabled = yes
+start_at = high+99%
+stop_at = high+100%
+move_all = yes
+targets = faster
+tick_budget = 256M
+cooldown = 0
+EOF
+  reload_to $((g + 1)) || fail "reload with the relief drop-in (generation $(gen), last_reload $(st .daemon.last_reload))"
+  moved() { [ "$(node_pages "$HOG" 1)" -le $((n1a / 10)) ]; }
+  wait_for 30 moved
+  n1b=$(node_pages "$HOG" 1) n0b=$(node_pages "$HOG" 0)
+  info "after: node0 $n0b pages, node1 $n1b pages; relief moved_bytes_total=$(st .relief.moved_bytes_total)" \
+    "failures=$(status_json | jq -c .relief.failures)"
+  ok "relief moved bob's pages node1 -> node0 with move_pages (node1 $n1a -> $n1b pages)" \
+    [ "$n1b" -le $((n1a / 10)) -a "$n0b" -ge $((n0a + n1a / 2)) ]
+  ok "relief status counts the bytes it moved" [ "$(st .relief.moved_bytes_total)" -gt 0 ]
+  rm -f "$DROP/30-relief.conf"; g=$(gen); reload_to $((g + 1)) || fail "reload without the relief drop-in"
+  systemctl stop tierd-vm-hog.service
+else
+  skipped "relief: this tierd has no [relief] status section (or no hog helper)"
+fi
+
+# ---------------------------------------------------------------- fence
+section "fence: private node 1, granted unit, AllowedMemoryNodes / cpuset.mems"
+if grep -q '^\[fence\]' $CONF && [ "$(st '.fence | type')" = object ]; then
+  g=$(gen)
+  cat > "$DROP/40-fence.conf" <<'EOF'
+[fence]
+private_nodes = 1
+[grant vmtest]
+cgroup = /system.slice/tierd-vm-granted.service
+nodes = 1
+EOF
+  reload_to $((g + 1)) || fail "reload with the fence drop-in (last_reload $(st .daemon.last_reload))"
+  CG=/sys/fs/cgroup/system.slice
+  fenced() { [ "$(mems_allowed "$PLAIN_PID")" = 0 ]; }
+  wait_for 20 fenced
+  info "fence: state $(st .fence.state), backend $(st .fence.backend), fenced $(st .fence.fenced), writes $(st .fence.writes), problem $(st .fence.problem)"
+  info "tierd-vm-plain: AllowedMemoryNodes='$(prop AllowedMemoryNodes tierd-vm-plain.service)'" \
+    "cpuset.mems='$(cat $CG/tierd-vm-plain.service/cpuset.mems 2>/dev/null)'" \
+    "effective='$(cat $CG/tierd-vm-plain.service/cpuset.mems.effective 2>/dev/null)'"
+  info "tierd-vm-granted: AllowedMemoryNodes='$(prop AllowedMemoryNodes tierd-vm-granted.service)'" \
+    "effective='$(cat $CG/tierd-vm-granted.service/cpuset.mems.effective 2>/dev/null)'"
+  ok "a running non-granted unit is fenced off node 1 (its task's Mems_allowed_list $(mems_allowed "$PLAIN_PID"))" fenced
+  ok "the granted unit keeps node 1 (Mems_allowed_list $(mems_allowed "$GRANTED_PID"))" \
+    [ "$(mems_allowed "$GRANTED_PID")" = 0-1 ]
+  systemd-run --quiet --unit=tierd-vm-late sleep infinity
+  LATE_PID=$(unit_pid tierd-vm-late.service)
+  late_fenced() { [ "$(mems_allowed "$LATE_PID")" = 0 ]; }
+  ok "a unit started after fencing is fenced too" wait_for 10 late_fenced
+  # The kernel enforces it: a task in the fenced unit cannot bind to node 1.
+  # (hog's raw mbind(MPOL_BIND, node 1), not numactl: libnuma already refuses
+  # nodes outside the cpuset itself, without asking the kernel.)
+  out=$(sh -c "echo \$\$ > $CG/tierd-vm-plain.service/cgroup.procs && exec hog 16 0 1" 2>&1); rc=$?
+  info "mbind(node 1) inside tierd-vm-plain's cgroup: rc $rc ($(echo "$out" | grep -m1 mbind))"
+  ok "the kernel refuses mbind to node 1 inside a fenced unit" sh -c "[ $rc != 0 ] && echo '$out' | grep -q 'mbind: Invalid argument'"
+else
+  skipped "fence: this tierd has no [fence] section / fence status"
+fi
+
+# ---------------------------------------------------------------- stop
+section "systemctl stop: restores everything"
+systemctl stop tierd.service; rc=$?
+info "stop rc $rc; result $(prop Result); demotion_enabled=$(knob)"
+ok "systemctl stop tierd restored demotion_enabled=true" knob_is true
+ok "the state file is gone after a clean stop" [ ! -e /run/tierd/state.json ]
+find /sys/fs/cgroup -name cpuset.mems -exec sh -c 'for f; do echo "$f=$(cat "$f")"; done' _ {} + | sort > /tmp/cpuset.after
+find /sys/fs/cgroup -name cgroup.subtree_control -exec sh -c 'for f; do echo "$f=$(cat "$f")"; done' _ {} + | sort > /tmp/subtree.after
+cmp_before_after() {  # $1 before $2 after: lines "path=value" of paths in both that differ
+  awk -F= 'NR == FNR {b[$1] = $2; next} ($1 in b) && b[$1] != $2 {print $1 "=" b[$1] "->" $2}' "$1" "$2" | head -5
+}
+if [ -s /tmp/cpuset.before ]; then
+  changed=$(cmp_before_after /tmp/cpuset.before /tmp/cpuset.after)
+  ok "every cpuset.mems that existed before is as before ($(wc -l < /tmp/cpuset.before) files)${changed:+: $changed}" [ -z "$changed" ]
+else
+  info "no cpuset.mems existed before tierd (cpuset not enabled anywhere); $(wc -l < /tmp/cpuset.after) now"
+fi
+changed=$(cmp_before_after /tmp/subtree.before /tmp/subtree.after)
+ok "every cgroup.subtree_control is as before ($(wc -l < /tmp/subtree.before) cgroups)${changed:+: $changed}" [ -z "$changed" ]
+extra=$(comm -13 <(cut -d= -f1 /tmp/cpuset.before) <(cut -d= -f1 /tmp/cpuset.after) | while read -r f; do
+  v=$(cat "$f" 2>/dev/null); [ -z "$v" ] || echo "$f=$v"; done | head -5)
+ok "cpuset.mems files that appeared meanwhile are empty (no restriction)${extra:+: $extra}" [ -z "$extra" ]
+ok "tierd-vm-plain's task may use every node again ($(mems_allowed "$PLAIN_PID"), was $PLAIN_MEMS0)" \
+  [ "$(mems_allowed "$PLAIN_PID")" = "$PLAIN_MEMS0" ]
+ok "tierd-vm-granted's task has its nodes as before ($(mems_allowed "$GRANTED_PID"), was $GRANTED_MEMS0)" \
+  [ "$(mems_allowed "$GRANTED_PID")" = "$GRANTED_MEMS0" ]
+ok "tierd-vm-plain's AllowedMemoryNodes is back to unset" [ -z "$(prop AllowedMemoryNodes tierd-vm-plain.service)" ]
+if [ -n "${LATE_PID:-}" ]; then
+  ok "tierd-vm-late (created while fenced) may use every node ($(mems_allowed "$LATE_PID"))" \
+    [ "$(mems_allowed "$LATE_PID")" = "$PLAIN_MEMS0" ]
+fi
+rm -f "$DROP/40-fence.conf"
+
+# ---------------------------------------------------------------- SIGKILL
+section "systemctl kill -s KILL, then start: restore from the state file"
+systemctl start tierd.service
+pressure_on
+wait_for 20 knob_is false || fail "guard did not trip after the restart"
+mkdir -p /run/systemd/system/tierd.service.d
+printf '[Service]\nRestart=no\n' > /run/systemd/system/tierd.service.d/50-vmtest-norestart.conf
+systemctl daemon-reload
+KPID=$(prop MainPID)
+systemctl kill -s KILL tierd.service
+dead() { case $(prop ActiveState) in failed|inactive) true ;; *) false ;; esac; }
+wait_for 10 dead
+info "after SIGKILL of $KPID: $(prop ActiveState) ($(prop Result)); /run/tierd: $(ls /run/tierd | tr '\n' ' ')"
+ok "the killed tierd left demotion_enabled=false (nothing restored it)" knob_is false
+ok "/run/tierd/state.json survived the failed unit (RuntimeDirectoryPreserve=yes)" [ -s /run/tierd/state.json ]
+jq -c '.' /run/tierd/state.json 2>/dev/null | cut -c1-300 | sed 's/^/   state.json: /'
+# The next instance must restore the recorded value; with the guard off it
+# then leaves the knob alone, so the restored value stays visible.
+pressure_off
+printf '[guard]\nmode = off\n' > "$DROP/20-guard-off.conf"
+rm -f /run/systemd/system/tierd.service.d/50-vmtest-norestart.conf; systemctl daemon-reload
+systemctl start tierd.service; rc=$?
+RPID=$(prop MainPID)
+ok "systemctl start after the kill: active, rc $rc" [ $rc = 0 -a "$(prop ActiveState)" = active ]
+ok "the new tierd restored demotion_enabled=true from the state file" knob_is true
+n=$(journal_json | jq -r --arg p "$RPID" 'select(._PID == $p) | .MESSAGE' | grep -c 'found a state file')
+m=$(journal_json | jq -r --arg p "$RPID" --arg mid $MID_RESTORE 'select(._PID == $p and .MESSAGE_ID == $mid) | .MESSAGE' | head -3)
+info "restore events of pid $RPID: $(echo "$m" | tr '\n' ';')"
+ok "its journal says it found the state file and restored (MESSAGE_ID restore)" [ "$n" -ge 1 -a -n "$m" ]
+rm -f "$DROP/20-guard-off.conf"
+
+# ---------------------------------------------------------------- watchdog
+section "watchdog: a hung main loop is killed and restarted"
+mkdir -p $UNITD
+printf '[Service]\nWatchdogSec=4s\nEnvironment=TIERD_DEBUG_HANG_ON_SIGUSR1=1\n' > $UNITD/50-vmtest-watchdog.conf
+systemctl daemon-reload
+systemctl restart tierd.service
+ok "WatchdogSec=4s from the drop-in (WatchdogUSec=$(prop WatchdogUSec))" [ "$(prop WatchdogUSec)" = 4s ]
+pressure_on
+wait_for 20 knob_is false || fail "guard did not trip after the restart"
+n0=$(prop NRestarts) p0=$(prop MainPID)
+t0=$(now_ms)
+systemctl kill -s USR1 --kill-who=main tierd.service
+restarted() { [ "$(prop NRestarts)" -gt "$n0" ] && [ "$(prop MainPID)" != "$p0" ] && [ "$(prop MainPID)" != 0 ] &&
+  [ "$(prop ActiveState)/$(prop SubState)" = active/running ]; }
+wait_for 40 restarted; rc=$?
+p1=$(prop MainPID)
+info "SIGUSR1 to $p0 -> restarted as $p1 after $(( $(now_ms) - t0 )) ms; NRestarts $n0 -> $(prop NRestarts)"
+ok "the watchdog killed the hung tierd and systemd restarted it (NRestarts +1, new MainPID)" [ $rc = 0 ]
+journalctl -u tierd.service --no-pager -o cat --since "-2min" | grep -E 'Watchdog|SIGABRT|blocking the event loop|state file|status=6' |
+  tail -8 | sed 's/^/   journal: /'
+ok "systemd logged the watchdog timeout" sh -c "journalctl -u tierd.service --no-pager -o cat | grep -q 'Watchdog timeout'"
+ok "tierd logged the debug hang before it (TIERD_DEBUG_HANG_ON_SIGUSR1)" \
+  sh -c "journalctl -u tierd.service --no-pager -o cat _PID=$p0 | grep -q 'blocking the event loop forever'"
+n=$(journal_json | jq -r --arg p "$p1" 'select(._PID == $p) | .MESSAGE' | grep -c 'found a state file')
+ok "the restarted tierd restored from the state file the hung one left" [ "$n" -ge 1 ]
+ok "and answers on its socket" sh -c 'tierctl status >/dev/null'
+pressure_off
+rm -f $UNITD/50-vmtest-watchdog.conf; systemctl daemon-reload
+
+# ---------------------------------------------------------------- security
+section "systemd-analyze security tierd"
+systemd-analyze security tierd.service --no-pager 2>&1 | sed 's/^/   /' > /tmp/security.txt
+cat /tmp/security.txt
+score=$(grep -o 'Overall exposure level for tierd.service: .*' /tmp/security.txt)
+echo "EXPOSURE: ${score:-unknown}"
+
+# ---------------------------------------------------------------- end
+section "final stop"
+systemctl stop tierd.service
+ok "final stop: demotion_enabled is the admin's true again" knob_is true
+if [ $NFAIL -gt 0 ]; then
+  echo "== tierd journal (last 60 lines)"
+  journalctl -u tierd.service --no-pager -o short-monotonic | tail -60
+fi
+echo "== summary: $NPASS passed, $NFAIL failed, $NSKIP skipped (uptime $(up)s)"
+rc=0; [ $NFAIL -eq 0 ] || rc=1
+echo "@@TIERD_VM_EXIT=$rc@@"
+systemctl poweroff --no-block
+exit 0
