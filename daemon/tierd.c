@@ -84,8 +84,10 @@ static void usage(FILE *f)
 	fprintf(f,
 		"Usage: tierd [OPTIONS]\n"
 		"\n"
-		"User-space memory-tiering daemon: guards kernel demotion, relieves full lower\n"
-		"tiers, fences private nodes, and restores every setting it changed on exit.\n"
+		"User-space memory-tiering daemon: the demotion guard turns kernel demotion off\n"
+		"before a lower tier fills, relief moves pages off full lower-tier nodes, fencing\n"
+		"keeps private nodes for the cgroups granted them, and every setting tierd\n"
+		"changed is restored on exit (and after a crash, on the next start).\n"
 		"\n"
 		"  -c, --config FILE     configuration (default %s, drop-ins FILE.d/*.conf)\n"
 		"  -r, --root DIR        read and write sysfs/procfs/state under DIR (default /)\n"

@@ -445,13 +445,13 @@ scenario_setup() {
         without-tierd) : "${TIMEOUT:=420}" ;;
         with-tierd)
           [ -n "$TIERD" ] && [ -x "$TIERD" ] || skip "oom-stall with-tierd needs tierd (TIERD='$TIERD' is not built)"
-          if [ "${TIERD_VM_GUARD:-0}" != 1 ] && ! "$TIERD" --help 2>&1 | grep -qi guard; then
-            skip "oom-stall with-tierd needs tierd's demotion guard ('tierd --help' does not mention it; set TIERD_VM_GUARD=1 to force)"
-          fi
-          GUEST_ENV+=("TIERD_VM_GUARD=${TIERD_VM_GUARD:-0}")
           : "${TIMEOUT:=240}" ;;
         *) die "oom-stall needs a variant: without-tierd | with-tierd" ;;
       esac ;;
+    hotplug|relief|fence)
+      [ -n "$TIERD" ] && [ -x "$TIERD" ] && [ -n "$TIERCTL" ] && [ -x "$TIERCTL" ] ||
+        skip "$name needs tierd and tierctl (TIERD='$TIERD', TIERCTL='$TIERCTL')"
+      : "${TIMEOUT:=240}" ;;
     capture)
       [ -n "$SHARE" ] || die "the capture scenario writes to a --share DIR (use: run-vm.sh capture)"
       : "${TIMEOUT:=180}" ;;
