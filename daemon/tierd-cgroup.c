@@ -32,6 +32,7 @@
 
 #include <tier/fence.h>
 #include "tierd-cgroup.h"
+#include "fsutil.h"
 #include "tierd-log.h"
 
 #define MAX_DEPTH 128
@@ -90,22 +91,6 @@ static bool is_real_root(int rootfd)
 	return fstat(rootfd, &a) == 0 && stat("/", &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino;
 }
 
-static int read_at(int dirfd, const char *name, char *buf, size_t size)
-{
-	int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	ssize_t n = read(fd, buf, size - 1);
-	int e = errno;
-	close(fd);
-	if (n < 0)
-		return -e;
-	buf[n] = '\0';
-	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
-		buf[--n] = '\0';
-	return 0;
-}
-
 static bool word_in(const char *list, const char *word)
 {
 	size_t wl = strlen(word);
@@ -119,7 +104,7 @@ static bool v2_has_cpuset(int rootfd, const char *mount_rel)
 {
 	char path[600], buf[512];
 	snprintf(path, sizeof(path), "%s/cgroup.controllers", mount_rel);
-	return read_at(rootfd, path, buf, sizeof(buf)) == 0 && word_in(buf, "cpuset");
+	return tier_read_attr_at(rootfd, path, buf, sizeof(buf)) == 0 && word_in(buf, "cpuset");
 }
 
 /* Copy src into dst of size n, truncating (fields of mount lines may be
@@ -270,7 +255,7 @@ static int walk(struct tier_fence_tree *t, int dirfd, int parent, const char *na
 		close(dirfd);
 		return -e;
 	}
-	int r = read_at(dirfd, "cpuset.mems", mems, sizeof(mems));
+	int r = tier_read_attr_at(dirfd, "cpuset.mems", mems, sizeof(mems));
 	bool has_mems = r == 0;
 	if (r < 0 && r != -ENOENT) {
 		closedir(dir);
@@ -279,7 +264,7 @@ static int walk(struct tier_fence_tree *t, int dirfd, int parent, const char *na
 	if (!has_mems)
 		mems[0] = '\0';
 	if (t->version == 2)
-		read_at(dirfd, "cgroup.subtree_control", sub, sizeof(sub));
+		tier_read_attr_at(dirfd, "cgroup.subtree_control", sub, sizeof(sub));
 	int idx = tier_fence_tree_add(t, parent, name, mems, has_mems, word_in(sub, "cpuset"));
 	if (idx < 0 || depth >= MAX_DEPTH) {
 		closedir(dir);

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include "tierd-ops.h"
+#include "fsutil.h"
 #include "tierd-cgroup.h"
 #include "tierd-systemd.h"
 
@@ -27,20 +28,7 @@ static int real_write_attr(int rootfd, const char *relpath, const char *value)
 
 static int real_read_attr(int rootfd, const char *relpath, char *buf, size_t size)
 {
-	if (size == 0)
-		return -EINVAL;
-	int fd = openat(rootfd, relpath, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	ssize_t n = read(fd, buf, size - 1);
-	int e = n < 0 ? errno : 0;
-	close(fd);
-	if (n < 0)
-		return -e;
-	buf[n] = '\0';
-	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
-		buf[--n] = '\0';
-	return 0;
+	return tier_read_attr_at(rootfd, relpath, buf, size);
 }
 
 static long real_move_pages(pid_t pid, unsigned long count, void **pages, const int *nodes, int *status, int flags)

@@ -17,6 +17,24 @@ static int absent_or(int e)
 	return (e == ENOENT || e == ENOTDIR) ? -ENOENT : -e;
 }
 
+int tier_read_attr_at(int dirfd, const char *relpath, char *buf, size_t size)
+{
+	if (size == 0)
+		return -EINVAL;
+	int fd = openat(dirfd, relpath, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return absent_or(errno);
+	ssize_t n = read(fd, buf, size - 1);
+	int e = n < 0 ? errno : 0;
+	close(fd);
+	if (n < 0)
+		return -e;
+	buf[n] = '\0';
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
+		buf[--n] = '\0';
+	return 0;
+}
+
 int tier_read_fd(int fd, size_t max_bytes, char **out, size_t *len)
 {
 	/* st_size is useless for sysfs (4096) and procfs (0): grow as we go. */

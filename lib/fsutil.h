@@ -29,6 +29,11 @@
  */
 int tier_read_file_at(int rootfd, const char *relpath, char **out, size_t *len);
 
+/* Read a small attribute (one read(2), as sysfs and cgroupfs want) into buf,
+ * trailing newlines and blanks stripped.  Returns 0 or -errno (-ENOENT when
+ * absent, like the others here), -EINVAL if size is 0. */
+int tier_read_attr_at(int dirfd, const char *relpath, char *buf, size_t size);
+
 /* Read fd to its end into a malloc'd NUL-terminated buffer (*out, length in
  * *len if len is not NULL).  Does not close fd.  Returns 0, -EFBIG when the
  * content reaches max_bytes, -ENOMEM or the errno of read(2). */
