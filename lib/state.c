@@ -137,14 +137,61 @@ void tier_state_free(struct tier_state *st)
 	for (size_t i = 0; i < st->nr; i++)
 		entry_clear(&st->entries[i]);
 	free(st->entries);
+	free(st->slots);
 	free(st);
+}
+
+static size_t key_hash(enum tier_state_kind kind, const char *key)
+{
+	/* FNV-1a */
+	uint64_t h = 1469598103934665603ull ^ (uint64_t)kind;
+	for (const unsigned char *p = (const unsigned char *)key; *p; p++)
+		h = (h ^ *p) * 1099511628211ull;
+	return (size_t)h;
+}
+
+static void index_put(struct tier_state *st, size_t entry)
+{
+	size_t mask = st->nr_slots - 1;
+	size_t i = key_hash(st->entries[entry].kind, st->entries[entry].key) & mask;
+	while (st->slots[i])
+		i = (i + 1) & mask;
+	st->slots[i] = entry + 1;
+}
+
+/* (Re)build the index for at least `want` entries at load <= 1/2. */
+static int index_rebuild(struct tier_state *st, size_t want)
+{
+	size_t n = 16;
+	while (n < 2 * want)
+		n *= 2;
+	size_t *slots = calloc(n, sizeof(*slots));
+	if (!slots)
+		return -ENOMEM;
+	free(st->slots);
+	st->slots = slots;
+	st->nr_slots = n;
+	for (size_t e = 0; e < st->nr; e++)
+		index_put(st, e);
+	return 0;
 }
 
 static ssize_t find_index(const struct tier_state *st, enum tier_state_kind kind, const char *key)
 {
-	for (size_t i = 0; i < st->nr; i++)
-		if (st->entries[i].kind == kind && strcmp(st->entries[i].key, key) == 0)
-			return (ssize_t)i;
+	if (!st->slots) {
+		/* No index (nothing recorded yet, or it could not be rebuilt
+		 * after a forget for lack of memory): scan. */
+		for (size_t i = 0; i < st->nr; i++)
+			if (st->entries[i].kind == kind && strcmp(st->entries[i].key, key) == 0)
+				return (ssize_t)i;
+		return -1;
+	}
+	size_t mask = st->nr_slots - 1;
+	for (size_t i = key_hash(kind, key) & mask; st->slots[i]; i = (i + 1) & mask) {
+		const struct tier_state_entry *e = &st->entries[st->slots[i] - 1];
+		if (e->kind == kind && strcmp(e->key, key) == 0)
+			return (ssize_t)(st->slots[i] - 1);
+	}
 	return -1;
 }
 
@@ -169,6 +216,8 @@ static int append(struct tier_state *st, enum tier_state_kind kind, const char *
 		st->entries = e;
 		st->alloc = alloc;
 	}
+	if (2 * (st->nr + 1) > st->nr_slots && index_rebuild(st, st->nr + 1) < 0)
+		return -ENOMEM;
 	struct tier_state_entry *e = &st->entries[st->nr];
 	e->kind = kind;
 	e->key = strdup(key);
@@ -178,6 +227,7 @@ static int append(struct tier_state *st, enum tier_state_kind kind, const char *
 		entry_clear(e);
 		return -ENOMEM;
 	}
+	index_put(st, st->nr);
 	st->nr++;
 	return 0;
 }
@@ -208,6 +258,13 @@ int tier_state_forget(struct tier_state *st, enum tier_state_kind kind, const ch
 	entry_clear(&st->entries[i]);
 	memmove(&st->entries[i], &st->entries[i + 1], (st->nr - (size_t)i - 1) * sizeof(st->entries[0]));
 	st->nr--;
+	/* Entries after i moved down one: re-index (forget is rare).  Without
+	 * memory for it, drop the index: lookups fall back to a scan. */
+	if (index_rebuild(st, st->nr) < 0) {
+		free(st->slots);
+		st->slots = NULL;
+		st->nr_slots = 0;
+	}
 	return 0;
 }
 

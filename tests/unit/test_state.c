@@ -529,9 +529,51 @@ static void test_malformed_files(void **state)
 	tmpdir_close(&t);
 }
 
+
+/* Many entries (a fence pass over 10,000 cgroups records one each): every
+ * lookup finds its own entry, before and after forgetting some, and the
+ * order of recording is kept. */
+static void test_many_entries(void **state)
+{
+	(void)state;
+	enum { N = 10000 };
+	struct tier_state *st = tier_state_new();
+	char key[128], val[32];
+	for (int i = 0; i < N; i++) {
+		snprintf(key, sizeof(key), "sys/fs/cgroup/a%d/b/cpuset.mems", i);
+		snprintf(val, sizeof(val), "%d", i);
+		assert_int_equal(tier_state_record(st, TIER_STATE_CPUSET_MEMS, key, val, (uint64_t)i), 1);
+	}
+	assert_int_equal(st->nr, N);
+	/* a second record of a key keeps the first original */
+	assert_int_equal(tier_state_record(st, TIER_STATE_CPUSET_MEMS, "sys/fs/cgroup/a7/b/cpuset.mems", "x", 0), 0);
+	/* the same path under another kind is another entry */
+	assert_null(tier_state_find(st, TIER_STATE_KNOB, "sys/fs/cgroup/a7/b/cpuset.mems"));
+	for (int i = 0; i < N; i += 3) {
+		snprintf(key, sizeof(key), "sys/fs/cgroup/a%d/b/cpuset.mems", i);
+		assert_int_equal(tier_state_forget(st, TIER_STATE_CPUSET_MEMS, key), 0);
+	}
+	for (int i = 0; i < N; i++) {
+		snprintf(key, sizeof(key), "sys/fs/cgroup/a%d/b/cpuset.mems", i);
+		const struct tier_state_entry *e = tier_state_find(st, TIER_STATE_CPUSET_MEMS, key);
+		if (i % 3 == 0) {
+			assert_null(e);
+		} else {
+			assert_non_null(e);
+			snprintf(val, sizeof(val), "%d", i);
+			assert_string_equal(e->original, val);
+		}
+	}
+	/* order of first recording survives the forgets */
+	for (size_t j = 1; j < st->nr; j++)
+		assert_true(st->entries[j - 1].recorded_usec < st->entries[j].recorded_usec);
+	tier_state_free(st);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_many_entries),
 		cmocka_unit_test(test_record_strips_newline_keeps_rest),
 		cmocka_unit_test(test_first_original_wins),
 		cmocka_unit_test(test_forget),

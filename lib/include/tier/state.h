@@ -77,6 +77,10 @@ struct tier_state {
 	size_t nr;
 	size_t alloc;
 	long pid;                 /* pid that saved the file (set by load_at); 0 for a new state */
+	/* private: hash index over (kind, key), so recording 10,000 cgroups
+	 * is not quadratic.  slots[i] is an entry index + 1, 0 when empty. */
+	size_t *slots;
+	size_t nr_slots;
 };
 
 /* "knob", "cpuset_mems", "subtree_control", "unit_property" (the names used in
