@@ -19,6 +19,8 @@
 #   --cache DIR      downloads, kernels, images, logs [VM_CACHE; default build/vm-cache]
 #   --tierd PATH     tierd binary to put in the guest at /usr/local/sbin/tierd [TIERD]
 #   --tierctl PATH   tierctl binary, guest /usr/local/bin/tierctl [TIERCTL]
+#   --relief-bench PATH  tests/bench/relief-bench, guest /usr/local/bin/relief-bench
+#                    (the relief scenario) [RELIEF_BENCH]
 #   --conf FILE      guest /etc/tierd.conf [TIERD_CONF; default conf/tierd.conf]
 #   --timeout SEC    host-side timeout of one boot [VM_TIMEOUT; default per scenario]
 #   --env K=V        export K=V in the guest before the command (repeatable)
@@ -37,7 +39,7 @@ set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 SRC=$(cd "$HERE/../.." && pwd)
 VM_CACHE=${VM_CACHE:-$SRC/build/vm-cache}
-TIERD=${TIERD:-} TIERCTL=${TIERCTL:-} TIERD_CONF=${TIERD_CONF:-$SRC/conf/tierd.conf}
+TIERD=${TIERD:-} TIERCTL=${TIERCTL:-} RELIEF_BENCH=${RELIEF_BENCH:-} TIERD_CONF=${TIERD_CONF:-$SRC/conf/tierd.conf}
 TIMEOUT=${VM_TIMEOUT:-} SHARE="" RETRY=1 QUIET=0
 GUEST_ENV=()
 LOCKFILE=${VM_LOCK:-/tmp/tierd-vm.lock}
@@ -54,6 +56,7 @@ while [ $# -gt 0 ]; do
     --cache) VM_CACHE=$2; shift 2 ;;
     --tierd) TIERD=$2; shift 2 ;;
     --tierctl) TIERCTL=$2; shift 2 ;;
+    --relief-bench) RELIEF_BENCH=$2; shift 2 ;;
     --conf) TIERD_CONF=$2; shift 2 ;;
     --timeout) TIMEOUT=$2; shift 2 ;;
     --env) GUEST_ENV+=("$2"); shift 2 ;;
@@ -219,7 +222,8 @@ mod_list() {  # dependency-ordered module paths (relative to lib/modules/$MODVER
   done | awk '$1 == "insmod" && !seen[$2]++ {print $2}' | sed "s#^$KDIR/lib/modules/$MODVER/##"
 }
 
-HELPERS="hog pagecheck stallwatch topocheck"
+# Every helpers/NAME.c becomes /usr/local/bin/NAME (topocheck links json-c).
+HELPERS=$(cd "$HERE/helpers" && ls -- *.c | sed 's/\.c$//' | tr '\n' ' ')
 CFLAGS_HELPERS="-std=gnu11 -O2 -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Werror=format=2 -Werror"
 build_helpers() {  # -> HELPER_DIR with static binaries
   local h sum
@@ -308,6 +312,9 @@ build_overlay() {
   fi
   if [ -n "$TIERCTL" ]; then
     if [ -x "$TIERCTL" ]; then copy_bin "$O" "$TIERCTL" /usr/local/bin/tierctl || die "copying $TIERCTL"; else say "no tierctl at $TIERCTL: not in the guest"; fi
+  fi
+  if [ -n "$RELIEF_BENCH" ]; then
+    if [ -x "$RELIEF_BENCH" ]; then copy_bin "$O" "$RELIEF_BENCH" /usr/local/bin/relief-bench || die "copying $RELIEF_BENCH"; else say "no relief-bench at $RELIEF_BENCH: not in the guest"; fi
   fi
   [ -f "$TIERD_CONF" ] && cp "$TIERD_CONF" "$O/etc/tierd.conf"
   printf '%s\n' "$GUEST_RUN" > "$O/vm/run.sh"
@@ -451,6 +458,11 @@ scenario_setup() {
     hotplug|relief|fence)
       [ -n "$TIERD" ] && [ -x "$TIERD" ] && [ -n "$TIERCTL" ] && [ -x "$TIERCTL" ] ||
         skip "$name needs tierd and tierctl (TIERD='$TIERD', TIERCTL='$TIERCTL')"
+      if [ "$name" = relief ]; then
+        [ -n "$RELIEF_BENCH" ] && [ -x "$RELIEF_BENCH" ] ||
+          skip "relief needs tests/bench/relief-bench (RELIEF_BENCH='$RELIEF_BENCH' is not built)"
+        : "${TIMEOUT:=360}"  # the benchmark: ~1 min per run under TCG
+      fi
       : "${TIMEOUT:=240}" ;;
     capture)
       [ -n "$SHARE" ] || die "the capture scenario writes to a --share DIR (use: run-vm.sh capture)"

@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * vm-interleave - the "numactl --interleave=all" workload of the fence VM
- * scenario (tests/bench/vm-fence-scenario.sh), as a static helper (the guest
+ * interleave - the "numactl --interleave=all" workload of the fence VM
+ * scenario (tests/vm/scenarios/fence.sh), as a static helper (the guest
  * has no numactl).
  *
- *   vm-interleave MiB [HOLD_S]
+ *   interleave MiB [HOLD_S]
  *
  * set_mempolicy(MPOL_INTERLEAVE, every node with memory), maps and touches
  * MiB of anonymous memory, then prints where its pages are
@@ -79,7 +79,7 @@ static void report(char *buf, size_t len)
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
-		fprintf(stderr, "usage: vm-interleave MiB [HOLD_S]\n");
+		fprintf(stderr, "usage: interleave MiB [HOLD_S]\n");
 		return 2;
 	}
 	size_t len = strtoul(argv[1], NULL, 10) << 20;

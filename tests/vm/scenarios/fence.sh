@@ -1,8 +1,8 @@
-# Fence scenario, guest side (busybox sh; run by vm-fence-scenario.sh through
-# tests/vm/run-vm.sh on the 2tier shape: node 0 DRAM + CPUs, node 1 a
-# CPU-less slower tier that node 0 demotes to).  Written in the style of
-# tests/vm/scenarios/*.sh so it can become scenarios/fence.sh; it expects the
-# static helper vm-interleave next to it (in the 9p share, /mnt/host).
+# Scenario "fence" (runs inside the VM, busybox sh; sourced by /vm/run.sh), on
+# the 2tier shape: node 0 DRAM + CPUs, node 1 a CPU-less slower tier that node
+# 0 demotes to.  The workload is helpers/interleave.c (the guest has no
+# numactl): `interleave MiB [HOLD_S]` sets MPOL_INTERLEAVE over every node with
+# memory, touches MiB and prints where its pages are (N0pages=, N1pages=).
 #
 # Node 1 is private, granted to /granted only.  Checks, on cgroup v2:
 #  - tierd enables +cpuset at the root, fences /other (cpuset.mems 0), leaves
@@ -14,7 +14,6 @@
 #    tierd started) is reported and evicted ([fence] evict = yes);
 #  - a cgroup made after tierd started is fenced within 100 ms of mkdir;
 #  - SIGTERM restores cpuset.mems, subtree_control and demotion_enabled.
-H=${FENCE_SHARE:-/mnt/host}
 CG=/sys/fs/cgroup
 D=/sys/kernel/mm/numa/demotion_enabled
 fails=0
@@ -27,7 +26,7 @@ cs() { tierctl status --json | tr -d ' \n'; }
 uptime_cs() { awk '{ printf "%d", $1 * 100 }' /proc/uptime; }
 
 grep -qw cpuset $CG/cgroup.controllers || { echo "fence: SKIP: no cpuset controller in cgroup v2"; exit 77; }
-[ -x $H/vm-interleave ] || { echo "fence: FAIL: no $H/vm-interleave"; exit 1; }
+command -v interleave >/dev/null || { echo "fence: FAIL: no interleave helper in the guest"; exit 1; }
 [ "$(cat /sys/devices/system/node/has_memory)" = 0-1 ] || { echo "fence: SKIP: needs nodes 0-1 with memory"; exit 77; }
 echo "== kernel $(uname -r), shape $VM_SHAPE, root subtree_control '$(cat $CG/cgroup.subtree_control)'"
 echo true > $D
@@ -35,7 +34,7 @@ mkdir -p $CG/granted $CG/other
 
 # The intruder: a root-cgroup task (the root cannot be fenced) interleaving
 # over 0-1 before tierd runs.
-$H/vm-interleave 64 -1 > /tmp/intruder.log 2>&1 &
+interleave 64 -1 > /tmp/intruder.log 2>&1 &
 ipid=$!
 sleep 3
 echo "   intruder before tierd: $(head -1 /tmp/intruder.log)"
@@ -69,7 +68,7 @@ check "/granted effective 0-1" [ "$(cat $CG/granted/cpuset.mems.effective)" = 0-
 check "demotion conflict found, demotion turned off" [ "$(cat $D)" = false ]
 
 run_in() { # run_in CGROUP LOG: 64 MiB interleaved inside CGROUP
-  sh -c "echo \$\$ > $CG/$1/cgroup.procs && exec $H/vm-interleave 64 0" > "$2" 2>&1
+  sh -c "echo \$\$ > $CG/$1/cgroup.procs && exec interleave 64 0" > "$2" 2>&1
 }
 run_in other /tmp/other.log
 echo "   /other:   $(head -1 /tmp/other.log)"

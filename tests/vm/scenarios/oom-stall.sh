@@ -6,7 +6,8 @@
 # helpers/stallwatch.c; the figures are printed as key=value lines.
 #   without-tierd  baseline: record only (fails only if memory never fills)
 #   with-tierd     tierd --config /etc/tierd.conf runs first; the first OOM kill
-#                  must come within 10 s of memory full
+#                  must come within 10 s of memory full; guard_trip_s= is when
+#                  demotion_enabled turned false (seconds after the start)
 variant=${1:?oom-stall: variant without-tierd|with-tierd}
 deadline=${OOM_STALL_DEADLINE:-300}
 limit=${OOM_STALL_LIMIT:-10}
@@ -25,7 +26,11 @@ if [ "$variant" = with-tierd ]; then
     echo "FAIL: tierd exited at start:"; cat /tmp/tierd.log; exit 1
   fi
   echo "oom-stall: tierd running (pid $tpid)"
+  # When the knob flips (tierd's log has no timestamps): uptime, 50 ms steps
+  ( while read -r v < $D && [ "$v" = true ]; do sleep 0.05; done; cut -d' ' -f1 /proc/uptime > /tmp/knob_off ) &
+  wpid=$!
 fi
+t_start=$(cut -d' ' -f1 /proc/uptime)
 # progress (every 10 s) and stress-ng's output stream to the console on stderr;
 # the figures (stdout) are printed below
 stallwatch --deadline "$deadline" --after-oom 3 -- \
@@ -34,6 +39,15 @@ stallwatch --deadline "$deadline" --after-oom 3 -- \
 rc=$?
 echo "oom-stall: figures ($variant, $VM_SHAPE):"
 cat /tmp/figures.txt
+if [ -n "$tpid" ]; then
+  # demotion_enabled -> false, seconds after the workload start (stallwatch's t=0,
+  # within a few ms); "none": the guard never tripped
+  if [ -s /tmp/knob_off ]; then
+    echo "guard_trip_s=$(awk -v a="$t_start" -v b="$(cat /tmp/knob_off)" 'BEGIN {printf "%.2f", b - a}')"
+  else
+    kill $wpid 2>/dev/null; echo "guard_trip_s=none"
+  fi
+fi
 dmesg | grep -E 'Out of memory|Killed process|invoked oom-killer' | head -6 | sed 's/^/oom-stall: dmesg: /'
 if [ -n "$tpid" ]; then
   echo "oom-stall: tierd log (last 30 lines):"; tail -30 /tmp/tierd.log | sed 's/^/   /'
