@@ -185,6 +185,5 @@ int tierd_restore_all(struct tierd *d, const char *why)
 	tier_state_free(d->state);
 	d->state = left;
 	save_state(d);
-	d->demotion_written = -1;
 	return failed < 0 ? (int)left->nr + 1 : failed;
 }

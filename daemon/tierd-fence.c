@@ -30,6 +30,7 @@
 #include "tierd.h"
 #include "tierd-cgroup.h"
 #include "tierd-fence.h"
+#include "tierd-demotion.h"
 #include "tierd-log.h"
 #include "tierd-systemd.h"
 
@@ -775,39 +776,21 @@ static void demotion_answer(struct tierd *d, struct tierd_fence *f)
 {
 	tier_fence_demotion_check(d->snap, f->priv, &f->conflict);
 	enum tier_fence_demotion mode = d->config->fence_demotion;
+	bool hold = f->conflict.conflict && mode == TIER_FENCE_DEMOTION_DISABLE;
 
-	if (mode != TIER_FENCE_DEMOTION_DISABLE || !f->conflict.conflict) {
-		if (f->holds_demotion) {
-			/* Give the knob back unless the guard holds it too. */
-			const struct tier_state_entry *e = tier_state_find(d->state, TIER_STATE_KNOB, TIERD_KNOB_DEMOTION);
-			if (e && d->demotion_written != 0) {
-				char orig[32];
-				snprintf(orig, sizeof(orig), "%s", e->original);
-				tierd_set_knob(d, TIERD_KNOB_DEMOTION, orig, "fence",
-					       "no private node is a demotion target any more");
-			}
-			f->holds_demotion = false;
-			last_action(f, "demotion released");
-		}
-	}
+	/* The knob's owner writes it; fencing only holds its reason. */
+	if (hold != f->holds_demotion)
+		last_action(f, hold ? "demotion held off: %s" : "demotion no longer held off%s",
+			    hold ? f->conflict.why : "");
+	tierd_demotion_hold(d, TIER_DEMOTION_FENCE, hold, hold ? f->conflict.why : NULL);
+	f->holds_demotion = hold;
 	if (!f->conflict.conflict) {
 		snprintf(f->demotion_action, sizeof(f->demotion_action), "no conflict");
 		return;
 	}
 	switch (mode) {
 	case TIER_FENCE_DEMOTION_DISABLE:
-		if (d->snap && d->snap->demotion_enabled == 1) {
-			if (d->demotion_original < 0)
-				d->demotion_original = 1;
-			if (tierd_set_knob(d, TIERD_KNOB_DEMOTION, "false", "fence", f->conflict.why) == 0) {
-				if (!f->holds_demotion)
-					last_action(f, "demotion turned off: %s", f->conflict.why);
-				f->holds_demotion = true;
-			}
-		}
-		snprintf(f->demotion_action, sizeof(f->demotion_action), "%s",
-			 f->holds_demotion ? "disable: demotion held off by tierd"
-					   : "disable: demotion is off");
+		snprintf(f->demotion_action, sizeof(f->demotion_action), "disable: demotion held off by tierd");
 		break;
 	case TIER_FENCE_DEMOTION_EVICT:
 		snprintf(f->demotion_action, sizeof(f->demotion_action),

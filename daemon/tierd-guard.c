@@ -12,13 +12,14 @@
 #include <tier/guard.h>
 #include "tierd.h"
 #include "tierd-log.h"
+#include "tierd-demotion.h"
 
 struct tierd_guard {
 	struct tier_guard_state st;
 	struct tier_guard_decision last;
 	bool kernel_fixed;
 	char release[65];
-	uint64_t trips, releases, adopted;
+	uint64_t trips, releases;
 	uint64_t last_change_mono_usec;
 	char last_change[TIER_GUARD_REASON_MAX];
 };
@@ -63,66 +64,52 @@ static void guard_event(const struct tier_guard_decision *dec, bool dry_run, con
 		    tier_guard_action_name(dec->action), msg);
 }
 
+void tierd_guard_stand_down(struct tierd *d)
+{
+	struct tierd_guard *g = guard_get(d);
+	if (g)
+		tier_guard_stand_down(&g->st);
+	/* Called by the owner while it decides: drop the reason without
+	 * asking it to decide again. */
+	tier_demotion_set(&d->demotion, TIER_DEMOTION_GUARD, false, NULL, tierd_now_mono_usec());
+}
+
 void tierd_guard_tick(struct tierd *d, const struct tier_snapshot *prev, uint64_t now_usec,
 		      uint64_t *next_interval_usec)
 {
 	struct tierd_guard *g = guard_get(d);
-	struct tier_guard_state *next;
 	struct tier_guard_decision dec;
 	(void)prev; /* the policy keeps its own history */
 
 	if (!g)
 		return;
-	next = malloc(sizeof(*next));
-	if (!next)
-		return;
-	tier_guard_decide(d->snap, d->config, &g->st, now_usec, g->kernel_fixed, next, &dec);
+	/* The owner looks first: it learns the host's value or notices an
+	 * admin's write; the guard decides on the host's value. */
+	tierd_demotion_apply(d);
+	int seen = d->snap->demotion_enabled;
+	if (d->demotion.original >= 0)
+		d->snap->demotion_enabled = d->demotion.original;
+	tier_guard_decide(d->snap, d->config, &g->st, now_usec, g->kernel_fixed, &g->st, &dec);
+	d->snap->demotion_enabled = seen;
 
-	int r = 0;
 	switch (dec.action) {
 	case TIER_GUARD_ACT_NONE:
 		break;
 	case TIER_GUARD_ACT_TRIP:
-		if (d->demotion_original < 0)
-			d->demotion_original = d->snap->demotion_enabled;
-		r = tierd_set_knob(d, TIERD_KNOB_DEMOTION, "false", "guard", dec.reason);
-		if (r == 0) {
-			g->trips++;
-			d->demotion_written = 0;
-		}
+		g->trips++;
+		tierd_demotion_hold(d, TIER_DEMOTION_GUARD, true, dec.reason);
 		break;
 	case TIER_GUARD_ACT_RELEASE:
-		r = tierd_set_knob(d, TIERD_KNOB_DEMOTION, dec.knob_value ? "true" : "false", "guard", dec.reason);
-		if (r == 0) {
-			g->releases++;
-			d->demotion_written = -1;
-		}
-		break;
-	case TIER_GUARD_ACT_ADOPT_EXTERNAL:
-		/* The admin's value is the new original and already in place:
-		 * nothing is owed to the host any more. */
-		if (tier_state_forget(d->state, TIER_STATE_KNOB, TIERD_KNOB_DEMOTION) == 0) {
-			if (d->state->nr)
-				tier_state_save_at(d->statefd, TIERD_STATE_FILE, d->state);
-			else
-				tier_state_remove_at(d->statefd, TIERD_STATE_FILE);
-		}
-		d->demotion_original = dec.knob_value;
-		d->demotion_written = -1;
-		g->adopted++;
-		tierd_record_action(d, "guard", TIERD_KNOB_DEMOTION, NULL, dec.reason, 0);
+		g->releases++;
+		tierd_demotion_hold(d, TIER_DEMOTION_GUARD, false, NULL);
 		break;
 	}
-	if (r < 0)
-		tier_guard_state_revert(next, &g->st);
 	if (dec.action != TIER_GUARD_ACT_NONE) {
 		guard_event(&dec, tierd_dry_run(d), dec.reason);
 		g->last_change_mono_usec = now_usec;
 		snprintf(g->last_change, sizeof(g->last_change), "%s", dec.reason);
 	}
-	g->st = *next;
 	g->last = dec;
-	free(next);
 	/* The guard owns the polling interval (adaptive: short near a trip). */
 	if (dec.next_interval_usec)
 		*next_interval_usec = dec.next_interval_usec;
@@ -149,7 +136,7 @@ struct json_object *tierd_guard_status(struct tierd *d)
 		return o;
 	}
 	const char *state = d->paused ? "paused"
-			    : g->st.held ? (g->st.hold_is_dry ? "tripped (dry-run)" : "tripped: demotion held off")
+			    : g->st.held ? (tierd_dry_run(d) ? "tripped (dry-run)" : "tripped: demotion held off")
 			    : g->last.quiet_reason[0] ? "quiet"
 						      : "watching";
 	json_object_object_add(o, "state", json_object_new_string(state));
@@ -160,7 +147,7 @@ struct json_object *tierd_guard_status(struct tierd *d)
 	json_object_object_add(o, "kernel_has_fix", json_object_new_boolean(g->kernel_fixed));
 	json_object_object_add(o, "trips", json_object_new_int64((int64_t)g->trips));
 	json_object_object_add(o, "releases", json_object_new_int64((int64_t)g->releases));
-	json_object_object_add(o, "admin_overrides", json_object_new_int64((int64_t)g->adopted));
+	json_object_object_add(o, "admin_overrides", json_object_new_int64((int64_t)d->demotion.admin_overrides));
 	json_object_object_add(o, "next_interval_usec", json_object_new_int64((int64_t)g->last.next_interval_usec));
 	if (g->last_change[0]) {
 		json_object_object_add(o, "last_change", json_object_new_string(g->last_change));

@@ -11,6 +11,8 @@
 #include "tierd-relief.h"
 #include "tierd-fence.h"
 #include "tierd-topology.h"
+#include "tierd-demotion.h"
+#include "tierd-job.h"
 
 static struct json_object *daemon_json(struct tierd *d)
 {
@@ -35,6 +37,7 @@ static struct json_object *daemon_json(struct tierd *d)
 	json_object_object_add(o, "acquire_error",
 			       d->acquire_error[0] ? json_object_new_string(d->acquire_error) : NULL);
 	json_object_object_add(o, "settings_held", json_object_new_int64(d->state ? (int64_t)d->state->nr : 0));
+	json_object_object_add(o, "jobs", tierd_jobs_status(d));
 	return o;
 }
 
@@ -69,7 +72,8 @@ struct json_object *tierd_status_json(struct tierd *d)
 		json_object_array_add(w, json_object_new_string(d->warnings[i]));
 	json_object_object_add(o, "warnings", w);
 	json_object_object_add(o, "demotion_enabled_original",
-			       d->demotion_original < 0 ? NULL : json_object_new_boolean(d->demotion_original));
+			       d->demotion.original < 0 ? NULL : json_object_new_boolean(d->demotion.original));
+	json_object_object_add(o, "demotion", tierd_demotion_status(d));
 	json_object_object_add(o, "topology", tierd_topology_status(d));
 	json_object_object_add(o, "guard", tierd_guard_status(d));
 	json_object_object_add(o, "relief", tierd_relief_status(d));

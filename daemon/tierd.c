@@ -27,6 +27,7 @@
 #include "tierd-relief.h"
 #include "tierd-fence.h"
 #include "tierd-topology.h"
+#include "tierd-job.h"
 #include "common-proto.h"
 
 #define DEFAULT_CONFIG TIERD_SYSCONFDIR "/tierd.conf"
@@ -371,6 +372,7 @@ static int parse_args(struct tierd *d, int argc, char **argv, bool *check_only)
 static void tierd_free(struct tierd *d)
 {
 	tierd_ctl_close(d);
+	tierd_jobs_free(d);
 	d->tick_source = sd_event_source_unref(d->tick_source);
 	d->event = sd_event_unref(d->event);
 	if (d->snap)
@@ -402,7 +404,6 @@ int main(int argc, char **argv)
 	struct tierd dd = {
 		.rootfd = -1, .statefd = -1, .lockfd = -1, .ctl_fd = -1,
 		.cli_log_level = -1, .ops = &tierd_real_ops,
-		.demotion_original = -1, .demotion_written = -1,
 	}, *d = &dd;
 	bool check_only = false;
 	int r;
@@ -458,6 +459,7 @@ int main(int argc, char **argv)
 	d->config->dry_run = tierd_dry_run(d);
 
 	d->state = tier_state_new();
+	tier_demotion_init(&d->demotion);
 	d->actions_cap = d->config->actions_kept;
 	d->actions = calloc(d->actions_cap, sizeof(*d->actions));
 	d->started_mono_usec = tierd_now_mono_usec();
@@ -486,9 +488,18 @@ int main(int argc, char **argv)
 		tierd_free(d);
 		return 1;
 	}
+	r = tierd_jobs_init(d);
+	if (r < 0) {
+		log_error("slow-job scheduler: %s", strerror(-r));
+		tierd_free(d);
+		return 1;
+	}
 
 	if (d->once) {
 		r = tierd_tick(d);
+		/* The slow jobs the tick started, to the end (bounded: a job
+		 * that never finishes is a bug, not a reason to hang). */
+		tierd_jobs_run_all(d, 1000000);
 		topology_checks(d);
 		print_once_summary(d);
 		/* Changes made by --once stay (recorded in the state file, so the

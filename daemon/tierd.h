@@ -11,6 +11,7 @@
 #include <json-c/json.h>
 
 #include <tier.h>
+#include <tier/demotion.h>
 #include "tierd-ops.h"
 
 /* One thing tierd did (or, in dry-run, would have done), kept for status. */
@@ -49,9 +50,8 @@ struct tierd {
 	/* The state file: every setting changed, with its value before. */
 	struct tier_state *state;
 
-	/* demotion_enabled as tierd found it (-1 unknown) and as it last wrote it. */
-	int demotion_original;
-	int demotion_written;         /* -1: tierd does not hold the knob */
+	/* demotion_enabled: its one owner's state (tierd-demotion.c). */
+	struct tier_demotion_state demotion;
 
 	struct tierd_action *actions; /* ring of config->actions_kept */
 	unsigned actions_cap, actions_len, actions_head;
@@ -69,6 +69,7 @@ struct tierd {
 	void *guard;
 	void *relief;
 	void *fence;              /* tierd-fence.c */
+	void *jobs;               /* tierd-job.c: the slow jobs' slices */
 
 	/* Dynamic topology (tierd-topology.c).  The generation is 1 after the
 	 * first snapshot and bumped on every significant change of the shape
@@ -120,6 +121,8 @@ uint64_t tierd_now_real_usec(void);
 void tierd_guard_tick(struct tierd *d, const struct tier_snapshot *prev, uint64_t now_usec,
 		      uint64_t *next_interval_usec);
 struct json_object *tierd_guard_status(struct tierd *d);
+/* The demotion owner saw the admin override the guard's reason. */
+void tierd_guard_stand_down(struct tierd *d);
 void tierd_guard_free(struct tierd *d);
 
 /* tierd-debug.c: debug-only hooks, each off unless its environment variable

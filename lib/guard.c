@@ -57,8 +57,6 @@ bool tier_kernel_has_demotion_fix(const char *release)
 void tier_guard_state_init(struct tier_guard_state *st)
 {
 	memset(st, 0, sizeof(*st));
-	st->written_value = -1;
-	st->original_value = -1;
 	st->demoted_global = TIER_UNKNOWN;
 	for (unsigned i = 0; i < TIER_GUARD_MAX_NODES; i++) {
 		st->free_pages[i] = TIER_UNKNOWN;
@@ -66,14 +64,11 @@ void tier_guard_state_init(struct tier_guard_state *st)
 	}
 }
 
-void tier_guard_state_revert(struct tier_guard_state *next, const struct tier_guard_state *prev)
+void tier_guard_stand_down(struct tier_guard_state *st)
 {
-	next->held = prev ? prev->held : false;
-	next->hold_is_dry = prev ? prev->hold_is_dry : false;
-	next->written_value = prev ? prev->written_value : -1;
-	next->original_value = prev ? prev->original_value : -1;
-	next->held_since_usec = prev ? prev->held_since_usec : 0;
-	next->stood_down = prev ? prev->stood_down : false;
+	st->held = false;
+	st->held_since_usec = 0;
+	st->stood_down = true;
 }
 
 const char *tier_guard_action_name(enum tier_guard_action a)
@@ -85,8 +80,6 @@ const char *tier_guard_action_name(enum tier_guard_action a)
 		return "trip";
 	case TIER_GUARD_ACT_RELEASE:
 		return "release";
-	case TIER_GUARD_ACT_ADOPT_EXTERNAL:
-		return "adopt-external";
 	}
 	return "?";
 }
@@ -361,7 +354,6 @@ static void clear_out(struct tier_guard_decision *out)
 {
 	memset(out, 0, sizeof(*out));
 	out->action = TIER_GUARD_ACT_NONE;
-	out->knob_value = -1;
 	out->upper_node = -1;
 	out->target_node = -1;
 	out->eta_usec = TIER_UNKNOWN;
@@ -424,13 +416,9 @@ static const char *why_nothing_to_guard(const struct tier_snapshot *s, int nr_up
 
 static void release(struct tier_guard_state *st, struct tier_guard_decision *out, const char *why)
 {
-	int value = st->original_value >= 0 ? st->original_value : 1;
 	out->action = TIER_GUARD_ACT_RELEASE;
-	out->knob_value = value;
-	set_reason(out, "%s; demotion back to %d", why, value);
+	set_reason(out, "%s; the guard no longer holds demotion off", why);
 	st->held = false;
-	st->hold_is_dry = false;
-	st->written_value = value;
 	st->stood_down = false;
 }
 
@@ -448,24 +436,9 @@ static void decide_held(const struct ctx *x, const char *nothing, bool all_above
 			const struct upper_eval *cr, uint64_t now_usec, bool kernel_fixed,
 			struct tier_guard_state *st, struct tier_guard_decision *out)
 {
-	const struct tier_snapshot *s = x->s;
 	const struct tier_config *c = x->c;
-	int expected = st->hold_is_dry ? st->original_value : st->written_value;
 	struct sz rl = fmt_wm(&c->guard_release_at);
 
-	if (s->demotion_enabled >= 0 && expected >= 0 && s->demotion_enabled != expected) {
-		out->action = TIER_GUARD_ACT_ADOPT_EXTERNAL;
-		out->knob_value = s->demotion_enabled;
-		set_reason(out, "demotion_enabled changed externally to %d while tierd held it at %d: "
-			   "%d is the new original; the guard stands down until every demotion target "
-			   "is above %s", s->demotion_enabled, expected, s->demotion_enabled, rl.s);
-		st->held = false;
-		st->hold_is_dry = false;
-		st->original_value = s->demotion_enabled;
-		st->written_value = -1;
-		st->stood_down = true;
-		return;
-	}
 	if (c->guard_mode == TIER_GUARD_OFF) {
 		release(st, out, "guard mode is off");
 		return;
@@ -516,7 +489,6 @@ static void trip(const struct ctx *x, const struct upper_eval *e, struct tier_gu
 	struct sz wl = fmt_wm(&x->c->guard_trip_at);
 	struct sz tt = fmt_tier(t);
 	out->action = TIER_GUARD_ACT_TRIP;
-	out->knob_value = 0;
 	set_pair(out, e->node, t, e->best_trip_pages);
 	if (e->ntargets == 1)
 		set_reason(out, "node %d (%s) free %s <= %s %s: the only demotion target of node %d, "
@@ -542,7 +514,6 @@ static void trip_predicted(const struct ctx *x, const struct upper_eval *e, uint
 	struct sz ef = fmt_usec(eta);
 	struct sz nf = fmt_usec(interval);
 	out->action = TIER_GUARD_ACT_TRIP;
-	out->knob_value = 0;
 	out->predicted = true;
 	out->eta_usec = eta;
 	set_pair(out, e->node, t, e->best_trip_pages);
@@ -628,14 +599,14 @@ void tier_guard_decide(const struct tier_snapshot *s, const struct tier_config *
 		goto done;
 	}
 	if (s->demotion_enabled == 0) {
-		set_quiet(out, "demotion is already off (demotion_enabled=0, not set by tierd)");
+		set_quiet(out, "demotion is off by the admin's choice (demotion_enabled=false without tierd)");
 		goto done;
 	}
 	if (st->stood_down) {
 		if (!all_above_release) {
 			struct sz rl = fmt_wm(&c->guard_release_at);
 			char why[TIER_GUARD_REASON_MAX];
-			snprintf(why, sizeof(why), "stood down: the admin re-enabled demotion during a trip; "
+			snprintf(why, sizeof(why), "stood down: the admin re-enabled demotion while the guard held it off; "
 				 "the guard re-arms when every demotion target is above %s", rl.s);
 			set_quiet(out, why);
 			goto done;
@@ -669,9 +640,6 @@ void tier_guard_decide(const struct tier_snapshot *s, const struct tier_config *
 
 	if (out->action == TIER_GUARD_ACT_TRIP) {
 		st->held = true;
-		st->hold_is_dry = c->dry_run;
-		st->written_value = 0;
-		st->original_value = s->demotion_enabled;
 		st->held_since_usec = now_usec;
 		out->next_interval_usec = c->interval_usec;
 	} else {

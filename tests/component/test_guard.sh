@@ -34,7 +34,7 @@ set_free 1 DMA32 10757          # at low: trip (free <= line)
 check "at the low watermark: demotion off" wait_knob false
 check "status: tripped" bash -c "'$TIERCTL' --socket '$SOCK' status --json | jq -r .guard.state | grep -q tripped"
 check "status: a guard action with the reason" \
-  [ "$(jqs '[.actions[] | select(.kind == "guard" and (.reason | test("node 1 .tier 54. free .* <= low")))] | length')" = 1 ]
+  [ "$(jqs '[.actions[] | select(.kind == "demotion" and (.reason | test("node 1 .tier 54. free .* <= low")))] | length')" = 1 ]
 check "status: trips counted" [ "$(jqs .guard.trips)" = 1 ]
 check "the original is in the state file" bash -c "jq -e '.entries[0].original == \"true\"' '$ROOT/run/tierd/state.json' >/dev/null"
 
@@ -52,10 +52,10 @@ check "state file gone once nothing is held" [ ! -e "$ROOT/run/tierd/state.json"
 # Flapping input right around the trip line must not flap the knob.
 set_free 1 DMA32 10700
 wait_knob false
-writes_before=$(jqs '[.actions[] | select(.kind == "guard")] | length')
+writes_before=$(jqs '[.actions[] | select(.kind == "demotion")] | length')
 for i in $(seq 10); do set_free 1 DMA32 $((i % 2 ? 10900 : 10600)); sleep 0.05; done
 check "flapping around low: no release" [ "$(knob)" = false ]
-check "flapping around low: no extra writes" [ "$(jqs '[.actions[] | select(.kind == "guard")] | length')" = "$writes_before" ]
+check "flapping around low: no extra writes" [ "$(jqs '[.actions[] | select(.kind == "demotion")] | length')" = "$writes_before" ]
 
 # An admin re-enables demotion during a trip: tierd adopts it.
 echo true > "$ROOT/sys/kernel/mm/numa/demotion_enabled"
@@ -72,7 +72,7 @@ set_free 1 DMA32 30000; sleep 0.05
 set_free 1 DMA32 11000          # still above low (10757), falling fast
 check "steep fall: tripped before crossing low" wait_knob false
 check "the trip says it was predicted" \
-  [ "$(jqs '[.actions[] | select(.kind == "guard")] | last | .reason | test("predict|slope|eta|expected"; "i")')" = true ]
+  [ "$(jqs '[.actions[] | select(.kind == "demotion")] | last | .reason | test("predict|slope|eta|expected"; "i")')" = true ]
 set_free 1 DMA32 60000
 check "recovered" wait_knob true
 

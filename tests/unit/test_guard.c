@@ -226,7 +226,7 @@ struct run {
 	struct tier_config c;
 	uint64_t now;
 	bool fixed;
-	int trips, releases, adopts;
+	int trips, releases;
 };
 
 static struct run *run_new(void)
@@ -258,16 +258,12 @@ static enum tier_guard_action tick(struct run *r, struct tb *b, uint64_t dt)
 		break;
 	case TIER_GUARD_ACT_RELEASE:
 		r->releases++;
-		b->s.demotion_enabled = r->d.knob_value;   /* the daemon applied it */
-		break;
-	case TIER_GUARD_ACT_ADOPT_EXTERNAL:
-		r->adopts++;
 		break;
 	default:
 		break;
 	}
-	if (r->d.action == TIER_GUARD_ACT_TRIP && !r->c.dry_run)
-		b->s.demotion_enabled = 0;
+	/* The snapshot's demotion_enabled is the owner's original: the guard's
+	 * decisions never change it (lib/demotion.c owns the knob). */
 	/* Invariants of every decision. */
 	assert_true(r->d.reason[0] != '\0');
 	assert_true(r->d.next_interval_usec > 0);
@@ -289,7 +285,6 @@ static void test_trip(void **state)
 	/* node0 under reclaim (free <= high), node1 at its low line. */
 	struct tb *b = two_tier(DRAM_HIGH - 100, SLOW_LOW);
 	assert_int_equal(tick(r, b, 0), TIER_GUARD_ACT_TRIP);
-	assert_int_equal(r->d.knob_value, 0);
 	assert_int_equal(r->d.upper_node, 0);
 	assert_int_equal(r->d.target_node, 1);
 	assert_int_equal(r->d.free_pages, SLOW_LOW);
@@ -300,8 +295,6 @@ static void test_trip(void **state)
 	assert_contains(r->d.reason, "node 0");
 	assert_contains(r->d.reason, "demotion off");
 	assert_true(r->st->held);
-	assert_int_equal(r->st->original_value, 1);
-	assert_int_equal(r->st->written_value, 0);
 	assert_string_equal(tier_guard_action_name(r->d.action), "trip");
 	tb_free(b);
 	run_free(r);
@@ -369,13 +362,12 @@ static void test_hold_and_release(void **state)
 	assert_int_equal(r->d.next_interval_usec, 500 * MS);
 	assert_true(r->st->held);
 
-	/* Hold over: release to the original value. */
+	/* Hold over: release. */
 	assert_int_equal(tick(r, b, 500 * MS), TIER_GUARD_ACT_RELEASE);
-	assert_int_equal(r->d.knob_value, 1);
 	assert_int_equal(r->d.target_node, 1);
 	assert_int_equal(r->d.line_pages, SLOW_RELEASE);
 	assert_contains(r->d.reason, "node 1 (tier 54) free 60 MiB > high+1% 60 MiB");
-	assert_contains(r->d.reason, "demotion back to 1");
+	assert_contains(r->d.reason, "the guard no longer holds demotion off");
 	assert_false(r->st->held);
 	assert_string_equal(tier_guard_action_name(r->d.action), "release");
 
@@ -549,7 +541,7 @@ static void test_one_tier(void **state)
 	b = two_tier(DRAM_MIN, SLOW_MIN);
 	b->s.demotion_enabled = 0;
 	assert_int_equal(tick(r, b, 0), TIER_GUARD_ACT_NONE);
-	assert_contains(r->d.quiet_reason, "demotion is already off");
+	assert_contains(r->d.quiet_reason, "demotion is off by the admin's choice");
 	b->s.demotion_enabled = -1;
 	assert_int_equal(tick(r, b, 100 * MS), TIER_GUARD_ACT_NONE);
 	assert_contains(r->d.quiet_reason, "unreadable");
@@ -591,9 +583,7 @@ static void test_modes(void **state)
 	assert_int_equal(tick(r, b, 0), TIER_GUARD_ACT_TRIP);
 	r->c.guard_mode = TIER_GUARD_OFF;
 	assert_int_equal(tick(r, b, 100 * MS), TIER_GUARD_ACT_RELEASE);
-	assert_int_equal(r->d.knob_value, 1);
 	assert_contains(r->d.reason, "guard mode is off");
-	assert_int_equal(b->s.demotion_enabled, 1);
 	tb_free(b);
 	run_free(r);
 }
@@ -728,16 +718,11 @@ static void test_admin_override(void **state)
 	struct run *r = run_new();
 	struct tb *b = two_tier(DRAM_LOW, SLOW_MIN);
 	assert_int_equal(tick(r, b, 0), TIER_GUARD_ACT_TRIP);
-	assert_int_equal(b->s.demotion_enabled, 0);
+	assert_true(r->st->held);
 
-	/* The admin writes 1 while tierd holds 0. */
-	b->s.demotion_enabled = 1;
-	assert_int_equal(tick(r, b, 100 * MS), TIER_GUARD_ACT_ADOPT_EXTERNAL);
-	assert_int_equal(r->d.knob_value, 1);
-	assert_contains(r->d.reason, "changed externally to 1");
-	assert_string_equal(tier_guard_action_name(r->d.action), "adopt-external");
+	/* The owner saw the admin write true while the guard's reason held. */
+	tier_guard_stand_down(r->st);
 	assert_false(r->st->held);
-	assert_int_equal(r->st->original_value, 1);
 	assert_true(r->st->stood_down);
 
 	/* Still full: the guard does not fight the admin. */
@@ -751,28 +736,24 @@ static void test_admin_override(void **state)
 	/* A new episode trips again. */
 	tb_free_pages(b, 1, SLOW_MIN);
 	assert_int_equal(tick(r, b, 100 * MS), TIER_GUARD_ACT_TRIP);
-	assert_int_equal(r->adopts, 1);
 	assert_int_equal(r->trips, 2);
 	tb_free(b);
 	run_free(r);
 
-	/* Dry run: nothing was written, the knob still reads 1: not an
-	 * override; the guard holds (virtually) and releases once. */
+	/* Dry run decides exactly the same (the owner does not write). */
 	r = run_new();
 	r->c.dry_run = true;
 	b = two_tier(DRAM_LOW, SLOW_MIN);
 	assert_int_equal(tick(r, b, 0), TIER_GUARD_ACT_TRIP);
-	assert_int_equal(b->s.demotion_enabled, 1);
 	assert_int_equal(tick(r, b, 100 * MS), TIER_GUARD_ACT_NONE);
 	assert_true(r->st->held);
 	tb_free_pages(b, 1, SLOW_RELEASE + 1);
 	assert_int_equal(tick(r, b, 100 * MS), TIER_GUARD_ACT_RELEASE);
-	assert_int_equal(r->adopts, 0);
 	tb_free(b);
 	run_free(r);
 }
 
-static void test_revert_and_null_prev(void **state)
+static void test_null_prev(void **state)
 {
 	(void)state;
 	struct tb *b = two_tier(DRAM_LOW, SLOW_MIN);
@@ -786,14 +767,11 @@ static void test_revert_and_null_prev(void **state)
 	assert_true(next->held);
 	assert_true(next->have_sample);
 	assert_int_equal(next->free_pages[1], SLOW_MIN);
-	/* The write failed: back to not held, sample kept. */
-	tier_guard_state_revert(next, NULL);
-	assert_false(next->held);
-	assert_int_equal(next->original_value, -1);
-	assert_true(next->have_sample);
-	/* So the next tick trips again. */
+	/* Held: the next tick keeps holding, whatever became of the knob
+	 * write (the owner retries; the guard's reason stands). */
 	tier_guard_decide(&b->s, &c, next, 6 * SEC, false, next, &d);
-	assert_int_equal(d.action, TIER_GUARD_ACT_TRIP);
+	assert_int_equal(d.action, TIER_GUARD_ACT_NONE);
+	assert_true(next->held);
 	free(next);
 	tb_free(b);
 }
@@ -906,7 +884,7 @@ int main(void)
 		cmocka_unit_test(test_predict),
 		cmocka_unit_test(test_interval),
 		cmocka_unit_test(test_admin_override),
-		cmocka_unit_test(test_revert_and_null_prev),
+		cmocka_unit_test(test_null_prev),
 		cmocka_unit_test(test_kernel_release),
 		cmocka_unit_test(test_fixture_pressure),
 		cmocka_unit_test(test_fixture_one_tier),

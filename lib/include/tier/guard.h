@@ -44,7 +44,8 @@
  *   line) as target_node.
  * - Release: every target of every upper node is above its release line
  *   (free > line), and guard_min_hold_usec has passed since the trip.
- *   Release restores the value demotion_enabled had before the trip.
+ *   Release drops the guard's reason (the owner then restores the host's
+ *   value if no other reason holds).
  *   Hysteresis: trip at `low`, release above `high+1%` (defaults) means a
  *   target hovering around one line cannot flap the knob.
  * - Prediction (only with guard_predict): from the previous sample, the
@@ -67,7 +68,7 @@
  *   near, and an idle host whose slow tier is full by design (nothing is
  *   demoting) still polls slowly.  The rates are always used for the
  *   interval; guard_predict only gates the early trip.  While the guard
- *   holds the knob, or is quiet, the interval is interval_usec (while
+ *   holds its reason, or is quiet, the interval is interval_usec (while
  *   holding, shortened to wake when guard_min_hold_usec ends, not below
  *   min_interval_usec).
  *
@@ -78,28 +79,23 @@
  *
  * Quiet (no action, quiet_reason says why): mode off, auto on a fixed
  * kernel, fewer than two memory tiers, no node with a demotion target,
- * demotion_enabled unreadable, demotion already off by the admin (and the
- * guard does not hold it), or the guard stood down after an admin override
- * (below).  If the guard holds the knob when one of the first four becomes
- * true, it releases instead (nothing left to guard; leave the host as found).
+ * demotion_enabled unreadable, demotion off by the admin's choice, or the
+ * guard stood down after an admin override (below).  If the guard holds when
+ * one of the first four becomes true, it releases instead.
  *
- * Holding and the admin ("knob changed externally"): while the guard holds
- * the knob it expects demotion_enabled to read what it wrote (0).  If the
- * snapshot shows another value, someone else (the admin) wrote it.  The
- * decision is then ADOPT_EXTERNAL: the admin's value becomes the new
- * original (the value tierd restores and records in its state file; since
- * the knob already holds it, nothing is written), the guard stops holding,
- * and it stands down (quiet, no re-trip) until every target is back above
- * its release line once; then it re-arms.  So an admin who re-enables
- * demotion during a trip wins for the rest of that episode instead of
- * fighting tierd.  An admin write of the same value the guard wrote (0) is
- * invisible here; the guard will restore the pre-trip value on release.
- * In dry-run (c->dry_run at the time of the trip) nothing was written, so
- * the expected value of the knob is the original one.
- *
- * next assumes the daemon applies the decision.  If applying a TRIP or
- * RELEASE fails, call tier_guard_state_revert(next, prev) before the next
- * tick so the hold reflects what the kernel really has.
+ * The knob: the guard does not write demotion_enabled and does not look at
+ * what tierd wrote there.  TRIP means "the guard holds a reason for demotion
+ * to be off", RELEASE "it no longer does"; the knob's one owner (the daemon,
+ * lib/demotion.c) writes the knob from the reasons of every policy.  So
+ * s->demotion_enabled must be the host's own value, the owner's "original"
+ * (what the knob would read without tierd), not the value the knob reads
+ * while tierd holds it off: the guard only guards a host that wants
+ * demotion.  When the owner sees an admin write `true` while the guard's
+ * reason held, it calls tier_guard_stand_down(): the guard stops holding and
+ * stays quiet (no re-trip) until every target is back above its release
+ * line once; then it re-arms.  So an admin who re-enables demotion during a
+ * trip wins for the rest of that episode instead of fighting tierd.  A failed
+ * knob write is the owner's business: it retries; the guard's hold stands.
  */
 #include <stdbool.h>
 #include <stddef.h>
@@ -147,10 +143,7 @@ bool tier_kernel_has_demotion_fix(const char *release);
  */
 struct tier_guard_state {
 	/* The hold. */
-	bool held;                 /* tierd wrote demotion_enabled and owes a restore */
-	bool hold_is_dry;          /* the trip happened in dry-run: nothing written */
-	int written_value;         /* what tierd wrote at the trip (0), -1 none */
-	int original_value;        /* value to restore; 1/0, -1 unknown */
+	bool held;                 /* the guard holds its reason for demotion off */
 	uint64_t held_since_usec;  /* now_usec of the trip */
 	bool stood_down;           /* admin override: quiet until targets recover */
 
@@ -167,25 +160,22 @@ struct tier_guard_state {
 
 void tier_guard_state_init(struct tier_guard_state *st);
 
-/* The decision was not applied (write failed): keep next's sample, take the
- * hold fields back from prev. */
-void tier_guard_state_revert(struct tier_guard_state *next, const struct tier_guard_state *prev);
+/* The admin overrode the guard's hold (see the contract above). */
+void tier_guard_stand_down(struct tier_guard_state *st);
 
 enum tier_guard_action {
 	TIER_GUARD_ACT_NONE,
-	TIER_GUARD_ACT_TRIP,           /* write knob_value (0) to demotion_enabled */
-	TIER_GUARD_ACT_RELEASE,        /* write knob_value (the original) back */
-	TIER_GUARD_ACT_ADOPT_EXTERNAL, /* write nothing; record knob_value as the original */
+	TIER_GUARD_ACT_TRIP,           /* hold the guard's reason for demotion off */
+	TIER_GUARD_ACT_RELEASE,        /* drop it */
 };
 
-/* "none", "trip", "release", "adopt-external". */
+/* "none", "trip", "release". */
 const char *tier_guard_action_name(enum tier_guard_action a);
 
 #define TIER_GUARD_REASON_MAX 320
 
 struct tier_guard_decision {
 	enum tier_guard_action action;
-	int knob_value;            /* see the actions; -1 for NONE */
 	/* Always set: why this action, or what the guard is watching/holding.
 	 * "node 1 (tier 54) free 31 MiB <= low 34 MiB, ...; demotion off". */
 	char reason[TIER_GUARD_REASON_MAX];
