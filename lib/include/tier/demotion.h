@@ -91,7 +91,7 @@ struct tier_demotion_decision {
 	bool real;                /* WRITE: really write (false: dry-run, log only) */
 	bool first_write;         /* WRITE 0 with nothing owed before: record the original first */
 	unsigned overridden_now;  /* ADOPT: the reasons that stand down */
-	char reason[TIER_DEMOTION_WHY_MAX + 64];
+	char reason[TIER_DEMOTION_WHY_MAX + 128];
 };
 
 /* Decide, and on NONE/ADOPT update st (ADOPT applies the adoption).  knob is
