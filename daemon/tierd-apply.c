@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Applying changes to the host, and undoing them.  Every change goes:
- * read the current value -> record it in the state file (saved BEFORE the
- * write, so a crash right after the write still knows the original) ->
- * write through the ops table -> log and keep an action for status.
+ * Undoing changes (restore at stop and after a crash) and the actions ring
+ * kept for status.  Every change tierd makes goes: read the current value ->
+ * record it in a state file (saved BEFORE the write, so a crash right after
+ * the write still knows the original) -> write through the ops table -> log
+ * and keep an action.  demotion_enabled is written only by its owner
+ * (tierd-demotion.c, on the guard thread, with its own knobs.json); cgroup
+ * files by fencing (tierd-fence.c).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -17,8 +20,11 @@
 void tierd_record_action(struct tierd *d, const char *kind, const char *target, const char *value,
 			 const char *reason, int result)
 {
-	if (!d->actions || d->actions_cap == 0)
+	pthread_mutex_lock(&d->actions_lock);
+	if (!d->actions || d->actions_cap == 0) {
+		pthread_mutex_unlock(&d->actions_lock);
 		return;
+	}
 	unsigned idx = (d->actions_head + d->actions_len) % d->actions_cap;
 	if (d->actions_len == d->actions_cap)
 		d->actions_head = (d->actions_head + 1) % d->actions_cap;
@@ -33,8 +39,11 @@ void tierd_record_action(struct tierd *d, const char *kind, const char *target, 
 	snprintf(a->value, sizeof(a->value), "%s", value ? value : "");
 	snprintf(a->reason, sizeof(a->reason), "%s", reason ? reason : "");
 	a->result = result;
-	a->dry_run = tierd_dry_run(d);
+	/* Not tierd_dry_run(): the guard thread may be here, and d->config
+	 * belongs to the main thread. */
+	a->dry_run = d->actions_dry_run;
 	d->actions_total++;
+	pthread_mutex_unlock(&d->actions_lock);
 }
 
 static int save_state(struct tierd *d)
@@ -46,56 +55,6 @@ static int save_state(struct tierd *d)
 		r = tier_state_save_at(d->statefd, TIERD_STATE_FILE, d->state);
 	if (r < 0)
 		log_error("cannot write the state file %s/%s: %s", d->state_dir, TIERD_STATE_FILE, strerror(-r));
-	return r;
-}
-
-int tierd_set_knob(struct tierd *d, const char *relpath, const char *value, const char *kind, const char *reason)
-{
-	char cur[256];
-	struct tierd_field f[2];
-	int r = d->ops->read_attr(d->rootfd, relpath, cur, sizeof(cur));
-	if (r < 0) {
-		log_error("cannot read %s: %s", relpath, strerror(-r));
-		tierd_record_action(d, kind, relpath, value, reason, r);
-		return r;
-	}
-	if (strcmp(cur, value) == 0)
-		return 0;
-
-	tierd_field_set(&f[0], "TIERD_KNOB", "%s", relpath);
-	tierd_field_set(&f[1], "TIERD_VALUE", "%s", value);
-	if (tierd_dry_run(d)) {
-		tierd_event(LOG_NOTICE, TIERD_MID_KNOB, f, 2, "dry-run: would write %s to /%s (now %s): %s", value,
-			    relpath, cur, reason);
-		tierd_record_action(d, kind, relpath, value, reason, 0);
-		return 0;
-	}
-
-	r = tier_state_record(d->state, TIER_STATE_KNOB, relpath, cur, tierd_now_real_usec());
-	if (r < 0) {
-		log_error("cannot record %s in the state: %s", relpath, strerror(-r));
-		return r;
-	}
-	/* Never change a setting whose original we could not persist. */
-	if (r == 1 && save_state(d) < 0) {
-		tier_state_forget(d->state, TIER_STATE_KNOB, relpath);
-		tierd_record_action(d, kind, relpath, value, reason, -EIO);
-		return -EIO;
-	}
-	r = d->ops->write_attr(d->rootfd, relpath, value);
-	if (r < 0) {
-		log_error("writing %s to /%s failed: %s", value, relpath, strerror(-r));
-	} else {
-		tierd_event(LOG_NOTICE, TIERD_MID_KNOB, f, 2, "wrote %s to /%s (was %s): %s", value, relpath, cur,
-			    reason);
-		/* Back at the host's own value: nothing left to restore. */
-		const struct tier_state_entry *e = tier_state_find(d->state, TIER_STATE_KNOB, relpath);
-		if (e && strcmp(e->original, value) == 0) {
-			tier_state_forget(d->state, TIER_STATE_KNOB, relpath);
-			save_state(d);
-		}
-	}
-	tierd_record_action(d, kind, relpath, value, reason, r);
 	return r;
 }
 

@@ -6,17 +6,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <systemd/sd-daemon.h>
 
 #include "tierd.h"
 #include "tierd-log.h"
+#include "tierd-guard.h"
+#include "tierd-notify.h"
 
 int tierd_reload(struct tierd *d, const char *origin)
 {
 	struct tier_config_errors errs = { 0 };
 	struct tierd_field f[2];
 
-	sd_notify(0, "RELOADING=1");
+	tierd_notify("RELOADING=1");
 	struct tier_config *c = tier_config_load(d->config_path, d->dropin_dir, !d->config_explicit, &errs);
 	if (!c) {
 		for (unsigned i = 0; i < errs.nr; i++)
@@ -30,12 +31,33 @@ int tierd_reload(struct tierd *d, const char *origin)
 			    d->last_reload, (unsigned long long)d->config_generation);
 		tierd_record_action(d, "reload", d->config_path, NULL, d->last_reload, -EINVAL);
 		tier_config_errors_clear(&errs);
-		sd_notify(0, "READY=1");
+		tierd_notify("READY=1");
 		tierd_notify_status(d);
 		return -EINVAL;
 	}
 
+	/* dry_run = no by reload needs what a live start has: the state
+	 * directory, the lock, and a previous run's state restored (a dry start
+	 * does none of the restoring: it changes nothing). */
+	bool go_live = tierd_dry_run(d) && !(c->dry_run || d->cli_dry_run);
+	if (go_live && (d->statefd < 0 || d->lockfd < 0 || d->crash_restore_pending)) {
+		snprintf(d->last_reload, sizeof(d->last_reload),
+			 "reload failed: %s: dry_run = no cannot take effect by reload: %s; restart tierd instead",
+			 d->config_path, d->crash_restore_pending ? "a previous run's state file is not restored yet"
+								  : "this dry run has no state directory and lock");
+		tierd_event(LOG_ERR, TIERD_MID_RELOAD, NULL, 0, "%s; keeping configuration generation %llu", d->last_reload,
+			    (unsigned long long)d->config_generation);
+		tierd_record_action(d, "reload", d->config_path, NULL, d->last_reload, -EINVAL);
+		tier_config_free(c);
+		tierd_notify("READY=1");
+		tierd_notify_status(d);
+		return -EINVAL;
+	}
+	if (go_live)
+		log_notice("dry_run = no: tierd changes the host from now on");
+
 	/* The ring of actions keeps its content up to the new size. */
+	pthread_mutex_lock(&d->actions_lock);
 	if (c->actions_kept != d->actions_cap) {
 		struct tierd_action *na = calloc(c->actions_kept, sizeof(*na));
 		if (na) {
@@ -49,10 +71,13 @@ int tierd_reload(struct tierd *d, const char *origin)
 			d->actions_len = keep;
 		}
 	}
+	pthread_mutex_unlock(&d->actions_lock);
 	c->dry_run = c->dry_run || d->cli_dry_run;
 	tier_config_free(d->config);
 	d->config = c;
 	d->config_generation++;
+	tierd_dry_run_changed(d);
+	tierd_guard_config(d);
 	if (d->cli_log_level < 0)
 		tierd_log_set_level(c->log_level);
 	snprintf(d->last_reload, sizeof(d->last_reload), "ok");
@@ -63,7 +88,7 @@ int tierd_reload(struct tierd *d, const char *origin)
 	tierd_record_action(d, "reload", d->config_path, NULL, "configuration reloaded", 0);
 	/* Re-run the policies right away with the new lines. */
 	tierd_schedule_tick(d, 0);
-	sd_notify(0, "READY=1");
+	tierd_notify("READY=1");
 	tierd_notify_status(d);
 	return 0;
 }

@@ -20,6 +20,7 @@
 #include "common-proto.h"
 #include "tierd.h"
 #include "tierd-log.h"
+#include "tierd-guard.h"
 
 static struct json_object *handle(struct tierd *d, struct json_object *req, const struct ucred *cred)
 {
@@ -59,11 +60,13 @@ static struct json_object *handle(struct tierd *d, struct json_object *req, cons
 		if (!d->paused)
 			tierd_record_action(d, "control", "", NULL, "paused by tierctl", 0);
 		d->paused = true;
+		tierd_guard_pause(d, true);
 		snprintf(msg, sizeof(msg), "paused: observing only");
 	} else {
 		if (d->paused)
 			tierd_record_action(d, "control", "", NULL, "resumed by tierctl", 0);
 		d->paused = false;
+		tierd_guard_pause(d, false);
 		tierd_schedule_tick(d, 0);
 		snprintf(msg, sizeof(msg), "resumed");
 	}

@@ -28,9 +28,45 @@ struct tierd;
  * change anything (same reason, same why) does not wake the guard. */
 void tierd_demotion_hold(struct tierd *d, enum tier_demotion_reason r, bool holds, const char *why);
 
-/* Decide and write now (interim: from the main thread). */
-void tierd_demotion_apply(struct tierd *d);
-
 /* The "demotion" object of the status: the knob, the original, every
  * reason that holds (with why and since when), overrides. */
 struct json_object *tierd_demotion_status(struct tierd *d);
+
+/* ---- private to the guard thread (tierd-guard.c) --------------------------
+ *
+ * The owner's side effects: the knob (pre-opened, pread/pwrite) and the
+ * knobs.json state file, a fixed-size record rewritten in place with one
+ * pwrite (no temp file: no new fd ever needed; /run is a tmpfs, and a
+ * single small pwrite cannot be seen half-done by a later reader of the file
+ * after tierd dies).  The record is padded with blanks to a fixed length, so
+ * it never needs truncating.  Format: the state file's own (tier/state.h),
+ * read back by crash restore with tier_state_load_at().
+ */
+#include "fsutil.h"
+
+#define TIERD_KNOB_STATE_FILE "knobs.json"
+
+struct tierd_owner {
+	struct tier_demotion_state st;
+	struct tier_attr_fd knob;     /* demotion_enabled; read-only when not writable */
+	bool knob_writable;
+	int file_fd;                  /* knobs.json, -1 without a state dir */
+	char recorded[8];             /* the original in the file: "true"/"false", "" none */
+	uint64_t recorded_usec;
+	int last_errno;               /* last write failure, logged once per distinct one */
+	uint64_t writes, write_failures;
+};
+
+/* Open the knob and knobs.json (statefd -1: none).  leftover_original: an
+ * original crash restore could not put back (1/0, -1 none): then it is owed. */
+int tierd_owner_open(struct tierd_owner *o, struct tierd *d, int leftover_original);
+/* What the knob reads now: 1, 0, -1 (absent, unreadable, garbage). */
+int tierd_owner_read(struct tierd_owner *o, struct tierd *d);
+/* Decide with knob and apply (record, write, log, action).  Returns the
+ * reasons the admin overrode in this call (the guard stands down if its own
+ * is among them). */
+unsigned tierd_owner_settle(struct tierd_owner *o, struct tierd *d, int knob, bool dry_run);
+/* At stop: give back what tierd owes; removes knobs.json on success.
+ * Returns 0, or 1 when the write failed (knobs.json keeps the entry). */
+int tierd_owner_restore(struct tierd_owner *o, struct tierd *d, const char *why);
+void tierd_owner_close(struct tierd_owner *o);

@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
-#include <systemd/sd-daemon.h>
+#include <stdlib.h>
 
 #include "tierd.h"
 #include "tierd-log.h"
@@ -13,6 +13,8 @@
 #include "tierd-topology.h"
 #include "tierd-demotion.h"
 #include "tierd-job.h"
+#include "tierd-guard.h"
+#include "tierd-notify.h"
 
 static struct json_object *daemon_json(struct tierd *d)
 {
@@ -37,6 +39,8 @@ static struct json_object *daemon_json(struct tierd *d)
 	json_object_object_add(o, "acquire_error",
 			       d->acquire_error[0] ? json_object_new_string(d->acquire_error) : NULL);
 	json_object_object_add(o, "settings_held", json_object_new_int64(d->state ? (int64_t)d->state->nr : 0));
+	json_object_object_add(o, "previous_run_unrestored", json_object_new_int64((int64_t)d->restore_pending));
+	json_object_object_add(o, "previous_run_state_not_restored", json_object_new_boolean(d->crash_restore_pending));
 	json_object_object_add(o, "jobs", tierd_jobs_status(d));
 	return o;
 }
@@ -45,8 +49,17 @@ static struct json_object *actions_json(struct tierd *d)
 {
 	struct json_object *arr = json_object_new_array();
 	uint64_t now = tierd_now_mono_usec();
-	for (unsigned i = 0; i < d->actions_len; i++) {
-		const struct tierd_action *a = &d->actions[(d->actions_head + i) % d->actions_cap];
+	/* Copied out under the lock (a memcpy), serialized without it. */
+	pthread_mutex_lock(&d->actions_lock);
+	unsigned n = d->actions_len;
+	struct tierd_action *copy = n ? malloc(n * sizeof(*copy)) : NULL;
+	for (unsigned i = 0; copy && i < n; i++)
+		copy[i] = d->actions[(d->actions_head + i) % d->actions_cap];
+	pthread_mutex_unlock(&d->actions_lock);
+	if (!copy)
+		n = 0;
+	for (unsigned i = 0; i < n; i++) {
+		const struct tierd_action *a = &copy[i];
 		struct json_object *o = json_object_new_object();
 		json_object_object_add(o, "kind", json_object_new_string(a->kind));
 		json_object_object_add(o, "target", json_object_new_string(a->target));
@@ -58,6 +71,7 @@ static struct json_object *actions_json(struct tierd *d)
 		json_object_object_add(o, "realtime_usec", json_object_new_int64((int64_t)a->real_usec));
 		json_object_array_add(arr, o);
 	}
+	free(copy);
 	return arr;
 }
 
@@ -71,15 +85,19 @@ struct json_object *tierd_status_json(struct tierd *d)
 	for (unsigned i = 0; i < d->nr_warnings; i++)
 		json_object_array_add(w, json_object_new_string(d->warnings[i]));
 	json_object_object_add(o, "warnings", w);
-	json_object_object_add(o, "demotion_enabled_original",
-			       d->demotion.original < 0 ? NULL : json_object_new_boolean(d->demotion.original));
-	json_object_object_add(o, "demotion", tierd_demotion_status(d));
+	struct json_object *dm = tierd_demotion_status(d), *orig = NULL;
+	json_object_object_get_ex(dm, "original", &orig);
+	json_object_object_add(o, "demotion_enabled_original", json_object_get(orig));
+	json_object_object_add(o, "demotion", dm);
 	json_object_object_add(o, "topology", tierd_topology_status(d));
 	json_object_object_add(o, "guard", tierd_guard_status(d));
 	json_object_object_add(o, "relief", tierd_relief_status(d));
 	json_object_object_add(o, "fence", tierd_fence_status(d));
 	json_object_object_add(o, "actions", actions_json(d));
-	json_object_object_add(o, "actions_total", json_object_new_int64((int64_t)d->actions_total));
+	pthread_mutex_lock(&d->actions_lock);
+	uint64_t total = d->actions_total;
+	pthread_mutex_unlock(&d->actions_lock);
+	json_object_object_add(o, "actions_total", json_object_new_int64((int64_t)total));
 	return o;
 }
 
@@ -96,21 +114,23 @@ void tierd_notify_status(struct tierd *d)
 			break;
 		off += (size_t)w;
 	}
-	struct json_object *g = tierd_guard_status(d), *st = NULL;
-	json_object_object_get_ex(g, "state", &st);
-	const char *last = d->actions_len
-				   ? d->actions[(d->actions_head + d->actions_len - 1) % d->actions_cap].reason
-				   : "none";
+	char state[64], last[96] = "none";
+	tierd_guard_state_word(d, state, sizeof(state));
+	pthread_mutex_lock(&d->actions_lock);
+	if (d->actions_len)
+		snprintf(last, sizeof(last), "%.80s",
+			 d->actions[(d->actions_head + d->actions_len - 1) % d->actions_cap].reason);
+	pthread_mutex_unlock(&d->actions_lock);
 	if (strncmp(d->last_reload, "reload failed", 13) == 0)
 		snprintf(line, sizeof(line), "%.200s", d->last_reload);
 	else
-		snprintf(line, sizeof(line), "tiers %s; guard %s%s%s; last action: %.80s", tiers[0] ? tiers : "none",
-			 st ? json_object_get_string(st) : "?", d->paused ? "; paused" : "",
-			 tierd_dry_run(d) ? "; dry-run" : "", last);
-	json_object_put(g);
+		snprintf(line, sizeof(line), "tiers %s; guard %s%s%s; last action: %s", tiers[0] ? tiers : "none",
+			 state, d->paused ? "; paused" : "", tierd_dry_run(d) ? "; dry-run" : "", last);
 	/* STATUS= only when it changes: ticks can come every 10 ms. */
 	if (strcmp(line, d->status_line) != 0) {
+		char msg[sizeof(line) + 8];
 		snprintf(d->status_line, sizeof(d->status_line), "%s", line);
-		sd_notifyf(0, "STATUS=%s", line);
+		snprintf(msg, sizeof(msg), "STATUS=%s", line);
+		tierd_notify(msg);
 	}
 }

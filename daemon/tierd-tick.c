@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* One tick: acquire a snapshot -> decide (pure, lib/) -> apply, then sleep
- * for the interval the policies ask for. */
+/* The slow tick (main thread): acquire a full snapshot -> topology diff ->
+ * hand the guard thread a new shape if it changed -> fencing and relief
+ * start their slow jobs -> sleep for the interval they ask for.  The guard
+ * does not run here: it has its own thread and timer (tierd-guard.h). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +13,7 @@
 #include "tierd-relief.h"
 #include "tierd-fence.h"
 #include "tierd-topology.h"
+#include "tierd-guard.h"
 
 static int on_tick(sd_event_source *s, uint64_t usec, void *userdata)
 {
@@ -69,8 +72,7 @@ int tierd_tick(struct tierd *d)
 		d->snap = s;
 		/* Before the policies: they see the new topology generation. */
 		tierd_topology_tick(d, t0);
-		if (!d->paused)
-			tierd_guard_tick(d, prev, t0, &next);
+		tierd_guard_topology(d);
 		if (!d->paused)
 			tierd_fence_tick(d, t0, &next);
 		if (!d->paused)
@@ -79,6 +81,7 @@ int tierd_tick(struct tierd *d)
 			tier_snapshot_free(prev);
 	}
 
+	tierd_guard_heartbeat(d);
 	uint64_t cost = tierd_now_mono_usec() - t0;
 	d->ticks++;
 	d->tick_cost_last_usec = cost;

@@ -19,7 +19,6 @@
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
-#include <systemd/sd-daemon.h>
 
 #include <tier/coexist.h>
 #include "tierd.h"
@@ -28,6 +27,9 @@
 #include "tierd-fence.h"
 #include "tierd-topology.h"
 #include "tierd-job.h"
+#include "tierd-guard.h"
+#include "tierd-demotion.h"
+#include "tierd-notify.h"
 #include "common-proto.h"
 
 #define DEFAULT_CONFIG TIERD_SYSCONFDIR "/tierd.conf"
@@ -50,6 +52,13 @@ uint64_t tierd_now_real_usec(void)
 bool tierd_dry_run(const struct tierd *d)
 {
 	return d->cli_dry_run || (d->config && d->config->dry_run);
+}
+
+void tierd_dry_run_changed(struct tierd *d)
+{
+	pthread_mutex_lock(&d->actions_lock);
+	d->actions_dry_run = tierd_dry_run(d);
+	pthread_mutex_unlock(&d->actions_lock);
 }
 
 void tierd_warn(struct tierd *d, const char *fmt, ...)
@@ -216,42 +225,100 @@ static int take_lock(struct tierd *d)
 	return 0;
 }
 
-/* A state file left behind means the last run died without restoring:
- * put the host back first, then start from a clean slate. */
-static int crash_restore(struct tierd *d)
+/* Restore what one state file of a previous run holds.  Returns 0 with the
+ * entries that could not be put back in *left (NULL when the file was
+ * absent), or -errno when the file is unreadable. */
+static int restore_file(struct tierd *d, const char *name, struct tier_state **left)
 {
-	struct tier_state *left = NULL;
+	struct tier_state *prev = NULL;
 	char err[256] = "";
-	int r = tier_state_load_at(d->statefd, TIERD_STATE_FILE, &left, err, sizeof(err));
+	*left = NULL;
+	int r = tier_state_load_at(d->statefd, name, &prev, err, sizeof(err));
 	if (r == -ENOENT)
 		return 0;
 	if (r < 0) {
-		log_error("state file %s/%s is unreadable (%s): not guessing; inspect and remove it", d->state_dir,
-			  TIERD_STATE_FILE, err);
+		log_error("state file %s/%s is unreadable (%s): not guessing; inspect and remove it", d->state_dir, name,
+			  err);
 		return r;
 	}
-	log_notice("found a state file from a previous run (pid %ld) that did not stop cleanly: restoring",
-		   left->pid);
-	tier_state_free(d->state);
-	d->state = left;
-	if (tierd_restore_all(d, "restore after unclean stop") > 0) {
-		log_error("some settings from the previous run could not be restored; keeping %s/%s for the admin",
-			  d->state_dir, TIERD_STATE_FILE);
-		return -EIO;
+	if (prev->nr == 0) {
+		tier_state_free(prev);
+		tier_state_remove_at(d->statefd, name);
+		return 0;
+	}
+	log_notice("found %s from a previous run (pid %ld) that did not stop cleanly: restoring %zu setting(s)", name,
+		   prev->pid, prev->nr);
+	/* tierd_restore_all() works on d->state: lend it the leftovers. */
+	struct tier_state *mine = d->state;
+	d->state = prev;
+	tierd_restore_all(d, "restore after unclean stop");
+	*left = d->state;
+	d->state = mine;
+	return 0;
+}
+
+/* A state file left behind means the last run died without restoring: put
+ * the host back first.  What cannot be put back (a cgroup v2
+ * subtree_control that a child's own cpuset now pins, EBUSY) does not stop
+ * tierd: a daemon that cannot start cannot guard.  It stays in the state
+ * file, is retried at stop, and status lists it.  Only an unreadable state
+ * file stops tierd.  *leftover_knob: the demotion_enabled original that
+ * could not be put back (-1: none), handed to its owner. */
+static int crash_restore(struct tierd *d, int *leftover_knob)
+{
+	struct tier_state *left = NULL;
+	*leftover_knob = -1;
+	int r = restore_file(d, TIERD_KNOB_STATE_FILE, &left);
+	if (r < 0)
+		return r;
+	if (left) {
+		const struct tier_state_entry *e = tier_state_find(left, TIER_STATE_KNOB, TIERD_KNOB_DEMOTION);
+		if (e) {
+			*leftover_knob = strcmp(e->original, "true") == 0 || strcmp(e->original, "1") == 0;
+			tierd_warn(d, "could not restore %s to '%s' from the previous run: its owner retries at stop",
+				   TIERD_KNOB_DEMOTION, e->original);
+		}
+		tier_state_free(left);
+		/* Its owner rewrites knobs.json when it starts. */
+		tier_state_remove_at(d->statefd, TIERD_KNOB_STATE_FILE);
+	}
+	r = restore_file(d, TIERD_STATE_FILE, &left);
+	if (r < 0)
+		return r;
+	if (left) {
+		for (size_t i = 0; i < left->nr; i++)
+			tier_state_record(d->state, left->entries[i].kind, left->entries[i].key, left->entries[i].original,
+					  left->entries[i].recorded_usec);
+		if (left->nr)
+			tierd_warn(d, "%zu setting(s) from the previous run could not be restored (first: %s): kept in "
+				      "%s/%s and retried at stop", left->nr, left->entries[0].key, d->state_dir,
+				   TIERD_STATE_FILE);
+		d->restore_pending = left->nr;
+		tier_state_free(left);
+		if (d->state->nr)
+			tier_state_save_at(d->statefd, TIERD_STATE_FILE, d->state);
 	}
 	return 0;
 }
 
-static int dry_run_state_check(struct tierd *d)
+/* A dry run changes nothing, so it does not restore a previous run's state
+ * either: it says so, and refuses to go live by reload (tierd_reload) until
+ * a real start has restored it. */
+static void dry_run_state_check(struct tierd *d)
 {
-	int fd = openat(d->rootfd, state_dir_rel(d), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int fd = d->statefd >= 0 ? d->statefd : openat(d->rootfd, state_dir_rel(d), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
-		return 0;
-	if (faccessat(fd, TIERD_STATE_FILE, F_OK, 0) == 0)
-		tierd_warn(d, "%s/%s exists: a previous tierd did not stop cleanly; a real (not dry) run restores it",
-			   d->state_dir, TIERD_STATE_FILE);
-	close(fd);
-	return 0;
+		return;
+	static const char *const files[] = { TIERD_STATE_FILE, TIERD_KNOB_STATE_FILE };
+	for (size_t i = 0; i < 2; i++) {
+		if (faccessat(fd, files[i], F_OK, 0) == 0) {
+			tierd_warn(d, "%s/%s exists: a previous tierd did not stop cleanly; a real (not dry) run restores it",
+				   d->state_dir, files[i]);
+			d->crash_restore_pending = true;
+		}
+	}
+	if (fd != d->statefd)
+		close(fd);
 }
 
 static void startup_checks(struct tierd *d)
@@ -371,6 +438,8 @@ static int parse_args(struct tierd *d, int argc, char **argv, bool *check_only)
 
 static void tierd_free(struct tierd *d)
 {
+	/* The guard thread first: it reads rootfd and statefd. */
+	tierd_guard_free(d);
 	tierd_ctl_close(d);
 	tierd_jobs_free(d);
 	d->tick_source = sd_event_source_unref(d->tick_source);
@@ -382,6 +451,7 @@ static void tierd_free(struct tierd *d)
 	if (d->state)
 		tier_state_free(d->state);
 	free(d->actions);
+	tierd_notify_close();
 	if (d->lockfd >= 0)
 		close(d->lockfd);
 	if (d->statefd >= 0)
@@ -393,7 +463,6 @@ static void tierd_free(struct tierd *d)
 	free(d->root);
 	free(d->socket_path);
 	free(d->state_dir);
-	tierd_guard_free(d);
 	tierd_fence_free(d);
 	tierd_relief_free(d);
 	tierd_topology_free(d);
@@ -421,6 +490,10 @@ int main(int argc, char **argv)
 	tierd_log_open();
 	if (d->cli_log_level >= 0)
 		tierd_log_set_level(d->cli_log_level);
+	/* Before anything else takes fds: the watchdog ping must never need
+	 * a new one. */
+	if (!check_only)
+		tierd_notify_open();
 
 	/* The configuration: a missing default file means defaults; a missing
 	 * file named with --config is an error. */
@@ -459,20 +532,34 @@ int main(int argc, char **argv)
 	d->config->dry_run = tierd_dry_run(d);
 
 	d->state = tier_state_new();
-	tier_demotion_init(&d->demotion);
+	pthread_mutex_init(&d->actions_lock, NULL);
+	tierd_dry_run_changed(d);
 	d->actions_cap = d->config->actions_kept;
 	d->actions = calloc(d->actions_cap, sizeof(*d->actions));
 	d->started_mono_usec = tierd_now_mono_usec();
 
+	/* The state dir and the lock: one tierd per state dir, dry or not (a
+	 * dry run may go live by reload, and must not race a live tierd).  A
+	 * dry run that cannot have them (not root) goes on without: it can
+	 * never go live anyway. */
+	int leftover_knob = -1;
 	if (tierd_dry_run(d)) {
-		/* A dry run changes nothing: no state dir is created, no lock
-		 * taken, and a leftover state file is reported, not restored. */
-		if (dry_run_state_check(d) < 0) {
-			tierd_free(d);
-			return 1;
+		int sr = setup_paths(d);
+		if (sr == 0)
+			sr = take_lock(d);
+		if (sr < 0) {
+			if (sr == -EWOULDBLOCK) {
+				tierd_free(d);
+				return 1;
+			}
+			tierd_warn(d, "dry-run without the state directory %s: a reload cannot make this run live",
+				   d->state_dir);
+			if (d->statefd >= 0)
+				close(d->statefd);
+			d->statefd = -1;
 		}
-	} else if (setup_paths(d) < 0 || take_lock(d) < 0 || crash_restore(d) < 0) {
-		/* The state dir and the lock: one tierd per state dir. */
+		dry_run_state_check(d);
+	} else if (setup_paths(d) < 0 || take_lock(d) < 0 || crash_restore(d, &leftover_knob) < 0) {
 		tierd_free(d);
 		return 1;
 	}
@@ -500,6 +587,10 @@ int main(int argc, char **argv)
 		/* The slow jobs the tick started, to the end (bounded: a job
 		 * that never finishes is a bug, not a reason to hang). */
 		tierd_jobs_run_all(d, 1000000);
+		/* One look of the guard, on this thread, after fencing held
+		 * its reasons. */
+		if (tierd_guard_once(d, leftover_knob) < 0 && r == 0)
+			r = -EIO;
 		topology_checks(d);
 		print_once_summary(d);
 		/* Changes made by --once stay (recorded in the state file, so the
@@ -526,11 +617,6 @@ int main(int argc, char **argv)
 	sd_event_source_unref(s);
 	tierd_debug_setup(d);
 
-	/* Pings WATCHDOG=1 at half of WatchdogSec while the loop runs. */
-	r = sd_event_set_watchdog(d->event, 1);
-	if (r < 0)
-		log_warning("sd_event_set_watchdog: %s", strerror(-r));
-
 	if (tierd_ctl_open(d) < 0) {
 		tierd_free(d);
 		return 1;
@@ -543,15 +629,25 @@ int main(int argc, char **argv)
 		    d->root, d->config_path, tierd_dry_run(d) ? ", dry-run" : "");
 	tierd_tick(d);
 	topology_checks(d);
-	sd_notify(0, "READY=1");
+	/* The guard thread, with the first snapshot's topology; it pings the
+	 * watchdog from now on. */
+	r = tierd_guard_start(d, leftover_knob);
+	if (r < 0) {
+		log_error("cannot start the guard: %s", strerror(-r));
+		tierd_free(d);
+		return 1;
+	}
+	tierd_notify("READY=1");
 	tierd_notify_status(d);
 
 	r = sd_event_loop(d->event);
 	if (r < 0)
 		log_error("event loop failed: %s", strerror(-r));
 
-	sd_notify(0, "STOPPING=1");
-	int left = tierd_restore_all(d, "stop");
+	tierd_notify("STOPPING=1");
+	/* The guard first: nothing may write the knob while it is given back. */
+	int left = tierd_guard_stop(d, "stop");
+	left += tierd_restore_all(d, "stop");
 	tierd_event(LOG_INFO, TIERD_MID_STOPPED, NULL, 0, "tierd stopped%s",
 		    left ? " (some settings could not be restored; state file kept)" : ", host restored");
 	tierd_free(d);

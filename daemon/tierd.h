@@ -2,8 +2,12 @@
 #pragma once
 /*
  * The daemon's state.  One instance, owned by main(); every event handler gets
- * it as userdata.  Single-threaded: everything runs from one sd-event loop.
+ * it as userdata.  Two threads (the model is in tierd-job.h): this struct
+ * belongs to the main thread, except what tierd-guard.c says the guard
+ * thread reads (rootfd, statefd, ops, state_dir: set before the thread
+ * starts and constant) and the actions ring (actions_lock).
  */
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -47,13 +51,19 @@ struct tierd {
 	char acquire_error[512];      /* last acquire failure, "" if fine */
 	bool paused;
 
-	/* The state file: every setting changed, with its value before. */
+	/* The state file: every setting changed, with its value before
+	 * (demotion_enabled excepted: its owner keeps knobs.json). */
 	struct tier_state *state;
+	size_t restore_pending;       /* entries of a previous run that could not be restored */
+	bool crash_restore_pending;   /* dry-run found a previous run's state: not restored */
 
-	/* demotion_enabled: its one owner's state (tierd-demotion.c). */
-	struct tier_demotion_state demotion;
 
-	struct tierd_action *actions; /* ring of config->actions_kept */
+	/* Ring of config->actions_kept.  Both threads append (the guard thread
+	 * records its knob writes): every access holds actions_lock, and
+	 * readers copy out under it. */
+	pthread_mutex_t actions_lock;
+	bool actions_dry_run;         /* tierd_dry_run(), for actions of either thread */
+	struct tierd_action *actions;
 	unsigned actions_cap, actions_len, actions_head;
 	uint64_t actions_total;
 
@@ -66,7 +76,7 @@ struct tierd {
 	char status_line[256];
 
 	/* policy state: see the policy modules */
-	void *guard;
+	void *guard;              /* tierd-guard.c: the guard thread and the knob's owner */
 	void *relief;
 	void *fence;              /* tierd-fence.c */
 	void *jobs;               /* tierd-job.c: the slow jobs' slices */
@@ -81,17 +91,15 @@ struct tierd {
 	void *topology;
 };
 
-/* Effective dry-run: command line or config. */
+/* Effective dry-run: command line or config (main thread). */
 bool tierd_dry_run(const struct tierd *d);
+/* After d->config or cli_dry_run changed: tell the actions ring. */
+void tierd_dry_run_changed(struct tierd *d);
 
 /* tierd-tick.c: acquire -> decide -> apply, then reschedule. */
 int tierd_tick(struct tierd *d);
 int tierd_schedule_tick(struct tierd *d, uint64_t usec);
 
-/* tierd-apply.c: change a knob, recording its value before in the state
- * file first.  Honors dry-run (logs and records the action only). */
-int tierd_set_knob(struct tierd *d, const char *relpath, const char *value, const char *kind,
-		   const char *reason);
 /* Restore every recorded setting (stop, crash recovery).  Returns the number
  * that could not be restored. */
 int tierd_restore_all(struct tierd *d, const char *why);
@@ -117,13 +125,6 @@ uint64_t tierd_now_real_usec(void);
 
 #define TIERD_STATE_FILE "state.json"
 
-/* tierd-guard.c: the demotion guard glue (policy in lib/guard.c). */
-void tierd_guard_tick(struct tierd *d, const struct tier_snapshot *prev, uint64_t now_usec,
-		      uint64_t *next_interval_usec);
-struct json_object *tierd_guard_status(struct tierd *d);
-/* The demotion owner saw the admin override the guard's reason. */
-void tierd_guard_stand_down(struct tierd *d);
-void tierd_guard_free(struct tierd *d);
 
 /* tierd-debug.c: debug-only hooks, each off unless its environment variable
  * is set (TIERD_DEBUG_HANG_ON_SIGUSR1=1, see tierd(8) DEBUGGING). */

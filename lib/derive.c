@@ -154,6 +154,12 @@ void tier_snapshot_derive(struct tier_snapshot *s)
 	}
 }
 
+void tier_snapshot_derive_sums(struct tier_snapshot *s)
+{
+	for (int i = 0; i < s->nr_nodes; i++)
+		sum_zones(&s->nodes[i], s->page_size);
+}
+
 void tier_snapshot_free(struct tier_snapshot *s)
 {
 	if (!s)

@@ -4,6 +4,9 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <linux/magic.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
@@ -270,4 +273,97 @@ void tier_set_err(char *err, size_t errlen, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(err, errlen, fmt, ap);
 	va_end(ap);
+}
+
+/* ---- pre-opened attributes (see fsutil.h) ---- */
+
+int tier_attr_open(int rootfd, struct tier_attr_fd *a, const char *relpath, int flags)
+{
+	struct stat st;
+	struct statfs sf;
+	a->relpath = relpath;
+	a->flags = flags;
+	a->fd = openat(rootfd, relpath, flags | O_CLOEXEC | O_NOFOLLOW);
+	if (a->fd < 0)
+		return errno == ENOTDIR ? -ENOENT : -errno;
+	if (fstat(a->fd, &st) < 0) {
+		int e = errno;
+		close(a->fd);
+		a->fd = -1;
+		return -e;
+	}
+	a->dev = (unsigned long long)st.st_dev;
+	a->ino = (unsigned long long)st.st_ino;
+	/* sysfs and procfs attributes report as regular files too: tell them
+	 * by the file system. */
+	a->plain = fstatfs(a->fd, &sf) == 0 && sf.f_type != SYSFS_MAGIC && sf.f_type != PROC_SUPER_MAGIC &&
+		   S_ISREG(st.st_mode);
+	return 0;
+}
+
+int tier_attr_refresh(int rootfd, struct tier_attr_fd *a)
+{
+	struct stat st;
+	if (!a->relpath)
+		return -EBADF;
+	if (fstatat(rootfd, a->relpath, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return errno == ENOTDIR ? -ENOENT : -errno;
+	if (a->fd >= 0 && (unsigned long long)st.st_dev == a->dev && (unsigned long long)st.st_ino == a->ino)
+		return 0;
+	struct tier_attr_fd n;
+	int r = tier_attr_open(rootfd, &n, a->relpath, a->flags);
+	if (r < 0)
+		return r;
+	tier_attr_close(a);
+	*a = n;
+	return 0;
+}
+
+ssize_t tier_attr_pread(const struct tier_attr_fd *a, char *buf, size_t size)
+{
+	size_t n = 0;
+	if (a->fd < 0)
+		return -EBADF;
+	if (size == 0)
+		return -EFBIG;
+	for (;;) {
+		if (n + 1 >= size) {
+			buf[n] = '\0';
+			return -EFBIG;
+		}
+		ssize_t r = pread(a->fd, buf + n, size - 1 - n, (off_t)n);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			buf[n] = '\0';
+			return -errno;
+		}
+		if (r == 0)
+			break;
+		n += (size_t)r;
+	}
+	buf[n] = '\0';
+	return (ssize_t)n;
+}
+
+int tier_attr_pwrite(const struct tier_attr_fd *a, const char *value)
+{
+	size_t len = strlen(value);
+	if (a->fd < 0)
+		return -EBADF;
+	ssize_t n = pwrite(a->fd, value, len, 0);
+	if (n < 0)
+		return -errno;
+	if ((size_t)n != len)
+		return -EIO;
+	if (a->plain && ftruncate(a->fd, (off_t)len) < 0)
+		return -errno;
+	return 0;
+}
+
+void tier_attr_close(struct tier_attr_fd *a)
+{
+	if (a->fd >= 0)
+		close(a->fd);
+	a->fd = -1;
 }

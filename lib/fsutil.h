@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 /* Files larger than this are refused with -EFBIG (procfs files we read are a
  * few KiB; /proc/zoneinfo on a big host is a few hundred KiB). */
@@ -74,6 +75,36 @@ int tier_kv_find_u64(const char *text, const char *key, uint64_t *out);
  * value or unit), -ERANGE (overflow).
  */
 int tier_meminfo_find_bytes(const char *text, const char *key, uint64_t *out);
+
+/*
+ * A file kept open and re-read with pread at offset 0 (the guard thread's
+ * way: no open() per look, so a full fd table cannot blind it).  procfs and
+ * sysfs regenerate the content on every read from offset 0.  Fixture roots
+ * replace files by rename (tests write zoneinfo atomically), which an open
+ * fd never sees: tier_attr_refresh() compares the inode the path names now
+ * with the open one (fstatat: no fd needed) and reopens on a change; if that
+ * open fails the old fd stays.
+ */
+struct tier_attr_fd {
+	const char *relpath;      /* under the root fd; not owned */
+	int flags;                /* open(2) flags (O_CLOEXEC is added) */
+	int fd;                   /* -1 when absent or not opened */
+	unsigned long long dev, ino;
+	bool plain;               /* a regular file on a regular fs (fixture): writes must truncate */
+};
+/* Open (fd -1 and the errno on failure, -ENOENT when absent). */
+int tier_attr_open(int rootfd, struct tier_attr_fd *a, const char *relpath, int flags);
+/* Reopen when the path names another file now; 0, or -errno of the reopen
+ * (the old fd is kept). */
+int tier_attr_refresh(int rootfd, struct tier_attr_fd *a);
+/* Read the whole content into buf (NUL-terminated, at most size - 1 bytes)
+ * with pread from offset 0.  Returns the length, -EFBIG when it does not fit
+ * (buf then holds a prefix), -EBADF when not open, or -errno. */
+ssize_t tier_attr_pread(const struct tier_attr_fd *a, char *buf, size_t size);
+/* Write value at offset 0 in one pwrite (sysfs takes one write per value);
+ * a plain file is truncated to it.  0 or -errno (-EIO: short write). */
+int tier_attr_pwrite(const struct tier_attr_fd *a, const char *value);
+void tier_attr_close(struct tier_attr_fd *a);
 
 /* snprintf into err (if err && errlen) -- the readers' error message. */
 void tier_set_err(char *err, size_t errlen, const char *fmt, ...)

@@ -41,6 +41,7 @@ struct parser {
 	unsigned seen;            /* F_* of the current zone */
 	bool start_pfn_seen;      /* current zone printed start_pfn: */
 	int cap;
+	bool fixed;               /* zones[] is the caller's, of cap entries: never grow it */
 	struct tier_zoneinfo *zi;
 };
 
@@ -115,6 +116,8 @@ static int parse_header(struct parser *p, const char *s, int lineno)
 		if (p->zi->zones[i].node == (int)node && strcmp(p->zi->zones[i].zone.name, q) == 0)
 			return fail(p, lineno, "duplicate zone %s", q);
 
+	if (p->zi->nr_zones == p->cap && p->fixed)
+		return -ENOSPC;
 	if (p->zi->nr_zones == p->cap) {
 		int ncap = p->cap ? p->cap * 2 : 16;
 		void *nz = realloc(p->zi->zones, (size_t)ncap * sizeof(*p->zi->zones));
@@ -269,45 +272,55 @@ static int parse_line(struct parser *p, char *line, int lineno)
 	return 0;
 }
 
+/* The whole text, in place (lines are cut at their '\n'). */
+static int parse_text(struct parser *p, char *s)
+{
+	int rc = 0, lineno = 0;
+	if (!*s) {
+		tier_set_err(p->err, p->errlen, "%s: empty file", p->name);
+		return -EINVAL;
+	}
+	while (*s) {
+		char *nl = strchr(s, '\n');
+		lineno++;
+		if (!nl)
+			/* The kernel ends every line with '\n'. */
+			return fail(p, lineno, "%s", "last line has no newline: file is truncated");
+		*nl = '\0';
+		rc = parse_line(p, s, lineno);
+		if (rc < 0)
+			return rc;
+		s = nl + 1;
+	}
+	if (p->zi->nr_zones == 0)
+		return fail(p, lineno, "%s", "no 'Node N, zone NAME' line");
+	return finish_zone(p, lineno, true);
+}
+
 int tier_zoneinfo_parse(const char *text, const char *name, struct tier_zoneinfo *zi,
 			char *err, size_t errlen)
 {
 	memset(zi, 0, sizeof(*zi));
 	struct parser p = { .name = name, .err = err, .errlen = errlen, .zi = zi };
-	size_t len = strlen(text);
-	int rc = 0, lineno = 0;
-
-	if (len == 0) {
-		tier_set_err(err, errlen, "%s: empty file", name);
-		return -EINVAL;
-	}
 	char *copy = strdup(text);
 	if (!copy)
 		return -ENOMEM;
-	char *s = copy;
-	while (*s) {
-		char *nl = strchr(s, '\n');
-		lineno++;
-		if (!nl) {
-			/* The kernel ends every line with '\n'. */
-			rc = fail(&p, lineno, "%s", "last line has no newline: file is truncated");
-			goto out;
-		}
-		*nl = '\0';
-		rc = parse_line(&p, s, lineno);
-		if (rc < 0)
-			goto out;
-		s = nl + 1;
-	}
-	if (zi->nr_zones == 0) {
-		rc = fail(&p, lineno, "%s", "no 'Node N, zone NAME' line");
-		goto out;
-	}
-	rc = finish_zone(&p, lineno, true);
-out:
+	int rc = parse_text(&p, copy);
 	free(copy);
 	if (rc < 0)
 		tier_zoneinfo_free(zi);
+	return rc;
+}
+
+int tier_zoneinfo_parse_fixed(char *text, const char *name, struct tier_zoneinfo_zone *zones, int cap, int *nr,
+			      char *err, size_t errlen)
+{
+	struct tier_zoneinfo zi = { .zones = zones, .nr_zones = 0 };
+	struct parser p = { .name = name, .err = err, .errlen = errlen, .zi = &zi, .cap = cap, .fixed = true };
+	int rc = parse_text(&p, text);
+	*nr = rc < 0 ? 0 : zi.nr_zones;
+	if (rc == -ENOSPC)
+		tier_set_err(err, errlen, "%s: more than %d zones", name, cap);
 	return rc;
 }
 

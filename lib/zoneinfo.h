@@ -58,3 +58,13 @@ int tier_zoneinfo_parse(const char *text, const char *name, struct tier_zoneinfo
 			char *err, size_t errlen);
 
 void tier_zoneinfo_free(struct tier_zoneinfo *zi);
+
+/*
+ * The same parse without allocating, for the guard thread: text is the
+ * caller's writable, NUL-terminated buffer and is cut into lines in place;
+ * the zones go into zones[0..cap) and *nr says how many.  Returns 0,
+ * -EINVAL (err as above) or -ENOSPC when the file has more than cap zones
+ * (*nr is 0 on any error).
+ */
+int tier_zoneinfo_parse_fixed(char *text, const char *name, struct tier_zoneinfo_zone *zones, int cap, int *nr,
+			      char *err, size_t errlen);

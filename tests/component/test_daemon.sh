@@ -75,17 +75,18 @@ printf '[daemon]\ninterval = 100ms\n' > "$CONF"
 check "pressure fixture starts with demotion on" grep -qx true "$ROOT/sys/kernel/mm/numa/demotion_enabled"
 start_tierd
 check "guard wrote false" grep -qx false "$ROOT/sys/kernel/mm/numa/demotion_enabled"
-check "state file records the original" bash -c "jq -e '.entries[0].original == \"true\"' '$ROOT/run/tierd/state.json' >/dev/null"
+check "knobs.json records the original" bash -c "jq -e '.entries[0].original == \"true\"' '$ROOT/run/tierd/knobs.json' >/dev/null"
+check "state.json does not (one owner, one file)" [ ! -e "$ROOT/run/tierd/state.json" ]
 check "status: original value shown" [ "$(jqs .demotion_enabled_original)" = true ]
 stop_tierd TERM
 check "SIGTERM restored demotion_enabled=true" grep -qx true "$ROOT/sys/kernel/mm/numa/demotion_enabled"
-check "SIGTERM removed the state file" [ ! -e "$ROOT/run/tierd/state.json" ]
+check "SIGTERM removed the state files" [ ! -e "$ROOT/run/tierd/state.json" ] && [ ! -e "$ROOT/run/tierd/knobs.json" ]
 
 start_tierd
 check "guard wrote false again" grep -qx false "$ROOT/sys/kernel/mm/numa/demotion_enabled"
 stop_tierd KILL
 check "after SIGKILL the knob is still false" grep -qx false "$ROOT/sys/kernel/mm/numa/demotion_enabled"
-check "after SIGKILL the state file is left" [ -e "$ROOT/run/tierd/state.json" ]
+check "after SIGKILL knobs.json is left with the original" bash -c "jq -e '.entries[0].original == \"true\"' '$ROOT/run/tierd/knobs.json' >/dev/null"
 # Restart against a relieved tier: the crash restore must run first.
 cp "$TIER_FIXTURES/vm-6.12-hmat-2tier/proc/zoneinfo" "$ROOT/proc/zoneinfo"
 start_tierd

@@ -78,8 +78,10 @@ check "state: /already not recorded" \
 check "demotion conflict detected" [ "$(jqs .fence.demotion.conflict)" = true ]
 check "demotion conflict names the nodes" bash -c "'$TIERCTL' --socket '$SOCK' status --json | jq -r .fence.demotion.why | grep -q 'private node 1 is a demotion target of node 0'"
 check "answer disable: demotion_enabled written false" grep -qx false "$ROOT/sys/kernel/mm/numa/demotion_enabled"
-check "state: demotion original true recorded" \
-  [ "$(jq -r '.entries[] | select(.kind == "knob") | .original' "$ST")" = true ]
+check "knobs.json: demotion original true recorded by its owner" \
+  [ "$(jq -r '.entries[] | select(.kind == "knob") | .original' "$ROOT/run/tierd/knobs.json")" = true ]
+check "state.json holds no knob (one owner, one file)" \
+  [ "$(jq '[.entries[] | select(.kind == "knob")] | length' "$ST")" = 0 ]
 # audit
 check "root-cgroup task counted" [ "$(jqs .fence.root_tasks)" = 1 ]
 check "root-cgroup task listed" [ "$(jqs '.fence.root_task_list[0].comm')" = rootd ]

@@ -36,7 +36,7 @@ check "status: tripped" bash -c "'$TIERCTL' --socket '$SOCK' status --json | jq 
 check "status: a guard action with the reason" \
   [ "$(jqs '[.actions[] | select(.kind == "demotion" and (.reason | test("node 1 .tier 54. free .* <= low")))] | length')" = 1 ]
 check "status: trips counted" [ "$(jqs .guard.trips)" = 1 ]
-check "the original is in the state file" bash -c "jq -e '.entries[0].original == \"true\"' '$ROOT/run/tierd/state.json' >/dev/null"
+check "the original is in knobs.json" bash -c "jq -e '.entries[0].original == \"true\"' '$ROOT/run/tierd/knobs.json' >/dev/null"
 
 set_free 1 DMA32 8000           # below min: stays off
 sleep 0.3
@@ -47,7 +47,7 @@ check "above high, under the release line: still off" [ "$(knob)" = false ]
 set_free 1 DMA32 20000          # above the release line: release
 check "above the release line: demotion back on" wait_knob true
 check "status: released" [ "$(jqs .guard.releases)" = 1 ]
-check "state file gone once nothing is held" [ ! -e "$ROOT/run/tierd/state.json" ]
+check "knobs.json holds nothing once nothing is held" bash -c "jq -e '.entries == []' '$ROOT/run/tierd/knobs.json' >/dev/null"
 
 # Flapping input right around the trip line must not flap the knob.
 set_free 1 DMA32 10700

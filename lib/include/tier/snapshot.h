@@ -124,6 +124,13 @@ int tier_snapshot_acquire(int rootfd, struct tier_snapshot **out, char *err, siz
 
 /* Fill the derived fields.  Pure: no I/O.  Safe to call again. */
 void tier_snapshot_derive(struct tier_snapshot *s);
+/* Only the sums over zones (free/min/low/high/managed, headroom): no
+ * allocation, for a snapshot whose zones were updated in place. */
+void tier_snapshot_derive_sums(struct tier_snapshot *s);
+
+/* A deep copy (every array and mask), or NULL on OOM.  Free with
+ * tier_snapshot_free(). */
+struct tier_snapshot *tier_snapshot_dup(const struct tier_snapshot *s);
 
 void tier_snapshot_free(struct tier_snapshot *s);
 

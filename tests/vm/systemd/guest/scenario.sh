@@ -295,7 +295,7 @@ section "systemctl stop: restores everything"
 systemctl stop tierd.service; rc=$?
 info "stop rc $rc; result $(prop Result); demotion_enabled=$(knob)"
 ok "systemctl stop tierd restored demotion_enabled=true" knob_is true
-ok "the state file is gone after a clean stop" [ ! -e /run/tierd/state.json ]
+ok "the state files are gone after a clean stop" [ ! -e /run/tierd/state.json ] && [ ! -e /run/tierd/knobs.json ]
 find /sys/fs/cgroup -name cpuset.mems -exec sh -c 'for f; do echo "$f=$(cat "$f")"; done' _ {} + | sort > /tmp/cpuset.after
 find /sys/fs/cgroup -name cgroup.subtree_control -exec sh -c 'for f; do echo "$f=$(cat "$f")"; done' _ {} + | sort > /tmp/subtree.after
 cmp_before_after() {  # $1 before $2 after: lines "path=value" of paths in both that differ
@@ -337,8 +337,9 @@ dead() { case $(prop ActiveState) in failed|inactive) true ;; *) false ;; esac; 
 wait_for 10 dead
 info "after SIGKILL of $KPID: $(prop ActiveState) ($(prop Result)); /run/tierd: $(ls /run/tierd | tr '\n' ' ')"
 ok "the killed tierd left demotion_enabled=false (nothing restored it)" knob_is false
-ok "/run/tierd/state.json survived the failed unit (RuntimeDirectoryPreserve=yes)" [ -s /run/tierd/state.json ]
-jq -c '.' /run/tierd/state.json 2>/dev/null | cut -c1-300 | sed 's/^/   state.json: /'
+ok "/run/tierd/knobs.json survived the failed unit (RuntimeDirectoryPreserve=yes)" \
+  [ "$(jq -r '.entries[0].original' /run/tierd/knobs.json 2>/dev/null)" = true ]
+jq -c '.' /run/tierd/knobs.json 2>/dev/null | cut -c1-300 | sed 's/^/   knobs.json: /'
 # The next instance must restore the recorded value; with the guard off it
 # then leaves the knob alone, so the restored value stays visible.
 pressure_off
@@ -348,16 +349,16 @@ systemctl start tierd.service; rc=$?
 RPID=$(prop MainPID)
 ok "systemctl start after the kill: active, rc $rc" [ $rc = 0 -a "$(prop ActiveState)" = active ]
 ok "the new tierd restored demotion_enabled=true from the state file" knob_is true
-n=$(journal_json | jq -r --arg p "$RPID" 'select(._PID == $p) | .MESSAGE' | grep -c 'found a state file')
+n=$(journal_json | jq -r --arg p "$RPID" 'select(._PID == $p) | .MESSAGE' | grep -c 'from a previous run')
 m=$(journal_json | jq -r --arg p "$RPID" --arg mid $MID_RESTORE 'select(._PID == $p and .MESSAGE_ID == $mid) | .MESSAGE' | head -3)
 info "restore events of pid $RPID: $(echo "$m" | tr '\n' ';')"
 ok "its journal says it found the state file and restored (MESSAGE_ID restore)" [ "$n" -ge 1 -a -n "$m" ]
 rm -f "$DROP/20-guard-off.conf"
 
 # ---------------------------------------------------------------- watchdog
-section "watchdog: a hung main loop is killed and restarted"
+section "watchdog: the guard thread pings it; a hung guard is killed and restarted"
 mkdir -p $UNITD
-printf '[Service]\nWatchdogSec=4s\nEnvironment=TIERD_DEBUG_HANG_ON_SIGUSR1=1\n' > $UNITD/50-vmtest-watchdog.conf
+printf '[Service]\nWatchdogSec=4s\nEnvironment=TIERD_DEBUG_HANG_ON_SIGUSR1=guard\n' > $UNITD/50-vmtest-watchdog.conf
 systemctl daemon-reload
 systemctl restart tierd.service
 ok "WatchdogSec=4s from the drop-in (WatchdogUSec=$(prop WatchdogUSec))" [ "$(prop WatchdogUSec)" = 4s ]
@@ -371,17 +372,44 @@ restarted() { [ "$(prop NRestarts)" -gt "$n0" ] && [ "$(prop MainPID)" != "$p0" 
 wait_for 40 restarted; rc=$?
 p1=$(prop MainPID)
 info "SIGUSR1 to $p0 -> restarted as $p1 after $(( $(now_ms) - t0 )) ms; NRestarts $n0 -> $(prop NRestarts)"
-ok "the watchdog killed the hung tierd and systemd restarted it (NRestarts +1, new MainPID)" [ $rc = 0 ]
-journalctl -u tierd.service --no-pager -o cat --since "-2min" | grep -E 'Watchdog|SIGABRT|blocking the event loop|state file|status=6' |
+ok "the watchdog killed the tierd whose guard hung and systemd restarted it (NRestarts +1, new MainPID)" [ $rc = 0 ]
+journalctl -u tierd.service --no-pager -o cat --since "-2min" | grep -E 'Watchdog|SIGABRT|blocking the|previous run|status=6' |
   tail -8 | sed 's/^/   journal: /'
 ok "systemd logged the watchdog timeout" sh -c "journalctl -u tierd.service --no-pager -o cat | grep -q 'Watchdog timeout'"
-ok "tierd logged the debug hang before it (TIERD_DEBUG_HANG_ON_SIGUSR1)" \
-  sh -c "journalctl -u tierd.service --no-pager -o cat _PID=$p0 | grep -q 'blocking the event loop forever'"
-n=$(journal_json | jq -r --arg p "$p1" 'select(._PID == $p) | .MESSAGE' | grep -c 'found a state file')
+ok "tierd logged the debug hang before it (TIERD_DEBUG_HANG_ON_SIGUSR1=guard)" \
+  sh -c "journalctl -u tierd.service --no-pager -o cat _PID=$p0 | grep -q 'blocking the guard thread forever'"
+n=$(journal_json | jq -r --arg p "$p1" 'select(._PID == $p) | .MESSAGE' | grep -c 'from a previous run')
 ok "the restarted tierd restored from the state file the hung one left" [ "$n" -ge 1 ]
 ok "and answers on its socket" sh -c 'tierctl status >/dev/null'
 pressure_off
+
+section "watchdog: a hung main loop is not killed; the guard goes on"
+printf '[Service]\nWatchdogSec=4s\nEnvironment=TIERD_DEBUG_HANG_ON_SIGUSR1=main\n' > $UNITD/50-vmtest-watchdog.conf
+systemctl daemon-reload
+systemctl restart tierd.service
+wait_for 20 knob_is true || fail "demotion not back on after the restart"
+n0=$(prop NRestarts) p0=$(prop MainPID)
+systemctl kill -s USR1 --kill-who=main tierd.service
+wait_for 10 sh -c "journalctl -u tierd.service --no-pager -o cat _PID=$p0 | grep -q 'blocking the event loop forever'"
+pressure_on
+wait_for 20 knob_is false; rc=$?
+ok "main loop hung: the guard still trips (demotion_enabled=false)" [ $rc = 0 ]
+pressure_off
+wait_for 20 knob_is true; rc=$?
+ok "main loop hung: the guard still releases" [ $rc = 0 ]
+sleep 4
+ok "main loop hung for > 2 x WatchdogSec: not killed (NRestarts $n0 -> $(prop NRestarts), MainPID $p0 -> $(prop MainPID))" \
+  [ "$(prop NRestarts)" = "$n0" -a "$(prop MainPID)" = "$p0" ]
+wait_for 20 sh -c "journalctl -u tierd.service --no-pager -o cat _PID=$p0 | grep -q 'the main loop has not ticked'"; rc=$?
+ok "tierd logged that its main loop stalled" [ $rc = 0 ]
+# SIGTERM waits in the hung loop: kill it, and start clean without the hook
+# (Restart=on-failure may have started it again already: restart either way).
+systemctl kill -s KILL tierd.service
+sleep 0.5
 rm -f $UNITD/50-vmtest-watchdog.conf; systemctl daemon-reload
+systemctl restart tierd.service
+ok "restarted clean after the hung main loop ($(prop ActiveState))" [ "$(prop ActiveState)" = active ]
+ok "demotion_enabled is true again" knob_is true
 
 # ---------------------------------------------------------------- security
 section "systemd-analyze security tierd"
