@@ -124,7 +124,7 @@ void tierd_notify_status(struct tierd *d)
 	if (strncmp(d->last_reload, "reload failed", 13) == 0)
 		snprintf(line, sizeof(line), "%.200s", d->last_reload);
 	else
-		snprintf(line, sizeof(line), "tiers %s; guard %s%s%s; last action: %s", tiers[0] ? tiers : "none",
+		snprintf(line, sizeof(line), "tiers %.60s; guard %.40s%s%s; last action: %.80s", tiers[0] ? tiers : "none",
 			 state, d->paused ? "; paused" : "", tierd_dry_run(d) ? "; dry-run" : "", last);
 	/* STATUS= only when it changes: ticks can come every 10 ms. */
 	if (strcmp(line, d->status_line) != 0) {

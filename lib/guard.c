@@ -578,6 +578,11 @@ void tier_guard_decide(const struct tier_snapshot *s, const struct tier_config *
 
 	if (st->held) {
 		decide_held(&x, nothing, all_above_release, &closest_rel, now_usec, kernel_fixed, st, out);
+		/* Just released: the targets are right above the release line,
+		 * and the next trip may be one fill away.  Poll as a watcher
+		 * would, not a whole interval later. */
+		if (out->action == TIER_GUARD_ACT_RELEASE && !nothing && nr_upper)
+			out->next_interval_usec = clamp_u64(watch.ttl_usec, c->min_interval_usec, c->max_interval_usec);
 		goto done;
 	}
 

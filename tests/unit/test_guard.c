@@ -370,6 +370,9 @@ static void test_hold_and_release(void **state)
 	assert_contains(r->d.reason, "the guard no longer holds demotion off");
 	assert_false(r->st->held);
 	assert_string_equal(tier_guard_action_name(r->d.action), "release");
+	/* Right above the release line: the next look is not a whole
+	 * interval away (a trip may be one fill away). */
+	assert_true(r->d.next_interval_usec < r->c.interval_usec);
 
 	/* Exactly at the release line is not above it. */
 	tb_free_pages(b, 1, SLOW_MIN);

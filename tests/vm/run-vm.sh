@@ -44,7 +44,7 @@ TIMEOUT=${VM_TIMEOUT:-} SHARE="" RETRY=1 QUIET=0
 GUEST_ENV=()
 LOCKFILE=${VM_LOCK:-/tmp/tierd-vm.lock}
 MIN_AVAIL_KB=$(( ${VM_MIN_AVAIL_MB:-3072} * 1024 ))
-SHAPES="2tier 3tier 2tier-normal 2tier-siblings nvdimm"
+SHAPES="2tier 3tier 2tier-normal 2tier-siblings 2tier-large nvdimm"
 
 say() { echo "run-vm: $*" >&2; }
 die() { say "$*"; exit 2; }
@@ -107,6 +107,11 @@ shape_load() {
       NODE_MIB=(1024 512 512) LAT=(100 300 305) BW=(20G 5G 5G) DIST=("0 1 20" "0 2 20" "1 2 20")
       EXPECT_TIERS="0|1-2" EXPECT_DEMOTION="0:1-2:1-2 1:: 2::" FIXTURE=vm-6.12-hmat-2tier-siblings
       DESC="6.12 HMAT: node0 1 GiB DRAM, node1+node2 512 MiB each in one lower tier (54)" ;;
+    2tier-large)
+      # For the guard-under-load benchmark: a victim of several GiB on node1.
+      NODE_MIB=(4096 4096) LAT=(100 300) BW=(20G 5G) DIST=("0 1 20") HIGHMEM=1
+      EXPECT_TIERS="0|1" EXPECT_DEMOTION="0:1:1 1::" FIXTURE=
+      DESC="6.12 HMAT: node0 4 GiB DRAM + 2 CPUs, node1 4 GiB slow, RAM above 4 GiB (Normal zones)" ;;
     nvdimm)
       KSEL=6.1 ROUTE=nvdimm NODE_MIB=(1024 1024) LAT=() BW=() DIST=("0 1 20")
       EXPECT_TIERS="0|1" EXPECT_DEMOTION="0:1:1 1::" FIXTURE=vm-6.1-nvdimm-2tier
@@ -294,6 +299,8 @@ build_overlay() {
   mkdir -p "$O/etc" "$O/vm/scenarios"
   cp "$HERE/guest/init" "$O/init"; chmod +x "$O/init"
   cp "$HERE"/scenarios/*.sh "$O/vm/scenarios/"
+  # Benchmarks that run in a guest (tests/bench/*.sh) at /vm/bench.
+  mkdir -p "$O/vm/bench"; cp "$SRC"/tests/bench/*.sh "$O/vm/bench/"
   cp "$HERE/capture-fixture.sh" "$O/vm/"
   {
     printf 'VM_SHAPE=%s\nVM_ROUTE=%s\nVM_NVDIMM_NORMAL=%s\nVM_SHARE=%s\n' "$SHAPE" "$ROUTE" "$NVDIMM_NORMAL" "${SHARE:+1}"
@@ -486,6 +493,7 @@ capture_all() {  # [DEST [FIXTURE...]]
   for s in $SHAPES 2tier:pressure; do
     mode=idle; [ "${s#*:}" != "$s" ] && mode=${s#*:} s=${s%%:*}
     shape_load "$s"
+    [ -n "$FIXTURE" ] || continue   # a shape with no captured fixture
     name=$FIXTURE; [ "$mode" = pressure ] && name=${FIXTURE}-pressure
     [ "$only" = "  " ] || [ "${only#* $name }" != "$only" ] || continue
     say "capturing $name"

@@ -70,7 +70,9 @@
  *   interval; guard_predict only gates the early trip.  While the guard
  *   holds its reason, or is quiet, the interval is interval_usec (while
  *   holding, shortened to wake when guard_min_hold_usec ends, not below
- *   min_interval_usec).
+ *   min_interval_usec).  The look that releases uses the watching interval
+ *   (the targets are just above the release line: the next trip may be
+ *   near).
  *
  * Modes: off -> never trips (and releases a hold it still has); on -> always
  * guards; auto -> guards unless kernel_fixed (the caller decides that, e.g.

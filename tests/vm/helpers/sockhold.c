@@ -29,7 +29,7 @@ int main(int argc, char **argv)
 	struct rlimit rl = { (rlim_t)n + 64, (rlim_t)n + 64 };
 	(void)setrlimit(RLIMIT_NOFILE, &rl);
 	int type = SOCK_STREAM;
-	long held = 0;
+	long held = 0, again_ms = 0;
 	for (long i = 0; i < n; i++) {
 		/* Non-blocking: a full backlog answers EAGAIN instead of blocking. */
 		int fd = socket(AF_UNIX, type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
@@ -43,8 +43,16 @@ int main(int argc, char **argv)
 				i--;
 				continue;
 			}
+			if (e == EAGAIN && again_ms < 10000) {
+				/* Backlog full: give the daemon time to accept more (or
+				 * to run out of fds), up to 10 s in all. */
+				usleep(10000);
+				again_ms += 10;
+				i--;
+				continue;
+			}
 			if (e == EAGAIN || e == ECONNREFUSED || e == EMFILE)
-				break;   /* backlog full: as many as the daemon takes */
+				break;   /* as many as the daemon takes */
 			fprintf(stderr, "connect: %s\n", strerror(e));
 			break;
 		}
