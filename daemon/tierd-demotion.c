@@ -69,7 +69,9 @@ int tierd_owner_open(struct tierd_owner *o, struct tierd *d, int leftover_origin
 		r = tier_attr_open(d->rootfd, &o->knob, TIERD_KNOB_DEMOTION, O_RDONLY);
 	if (r < 0 && r != -ENOENT)
 		log_warning("cannot open /%s: %s (the guard cannot see demotion)", TIERD_KNOB_DEMOTION, strerror(-r));
-	if (d->statefd >= 0) {
+	/* A dry run that found a previous run's state leaves it alone (it is
+	 * not restored, and a reload to live is refused). */
+	if (d->statefd >= 0 && !d->crash_restore_pending) {
 		o->file_fd = openat(d->statefd, TIERD_KNOB_STATE_FILE, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 		if (o->file_fd < 0) {
 			int e = errno;
