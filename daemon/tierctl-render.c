@@ -199,6 +199,28 @@ static bool get_bool(struct json_object *o, const char *key)
 	return !is_null(v) && json_object_get_boolean(v);
 }
 
+/* Every reason that holds demotion off, one line each. */
+static void render_demotion(FILE *f, struct json_object *dm)
+{
+	struct json_object *rs = get(dm, "reasons");
+	size_t n = rs && json_object_is_type(rs, json_type_array) ? json_object_array_length(rs) : 0;
+	if (is_null(dm))
+		return;
+	if (n == 0) {
+		fprintf(f, "demotion held off by: nothing\n");
+		return;
+	}
+	fprintf(f, "demotion held off by:\n");
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *r = json_object_array_get_idx(rs, i);
+		char age[32] = "";
+		if (!is_null(get(r, "age_usec")))
+			fmt_duration(age, sizeof(age), get_ll(r, "age_usec", -1));
+		fprintf(f, "  %-6s %s%s%s%s\n", get_str(r, "reason", "?"), get_bool(r, "overridden") ? "(overridden by the admin) " : "",
+			get_str(r, "why", ""), age[0] ? ", for " : "", age);
+	}
+}
+
 static void render_guard(FILE *f, struct json_object *g)
 {
 	char ival[32], ago[32];
@@ -212,6 +234,11 @@ static void render_guard(FILE *f, struct json_object *g)
 	fprintf(f, "  trips %lld, releases %lld, admin overrides %lld; next look in %s; kernel %s%s\n",
 		get_ll(g, "trips", 0), get_ll(g, "releases", 0), get_ll(g, "admin_overrides", 0), ival,
 		get_str(g, "kernel_release", "?"), get_bool(g, "kernel_has_fix") ? " (has the upstream fix)" : "");
+	if (get_str(g, "thread", NULL))
+		fprintf(f, "  guard thread %s: %lld looks, cost %.2f ms avg / %.2f ms max%s\n", get_str(g, "thread", "?"),
+			get_ll(g, "looks", 0), (double)get_ll(g, "look_cost_usec_avg", 0) / 1000.0,
+			(double)get_ll(g, "look_cost_usec_max", 0) / 1000.0,
+			get_ll(g, "main_loop_lag_usec", 0) > 10000000 ? "; the main loop is stalled" : "");
 	if (get_str(g, "last_change", NULL)) {
 		fmt_duration(ago, sizeof(ago), get_ll(g, "last_change_age_usec", -1));
 		fprintf(f, "  last change %s ago: %s\n", ago, get_str(g, "last_change", ""));
@@ -324,6 +351,7 @@ void tierctl_render_status(FILE *f, struct json_object *st)
 	tierctl_render_topology(f, st);
 	if (!is_null(de_orig))
 		fprintf(f, "demotion_enabled before tierd: %s\n", json_object_get_boolean(de_orig) ? "true" : "false");
+	render_demotion(f, get(st, "demotion"));
 
 	render_guard(f, get(st, "guard"));
 	render_fence(f, get(st, "fence"));
