@@ -394,9 +394,10 @@ wait_for 10 sh -c "journalctl -u tierd.service --no-pager -o cat _PID=$p0 | grep
 pressure_on
 wait_for 20 knob_is false; rc=$?
 ok "main loop hung: the guard still trips (demotion_enabled=false)" [ $rc = 0 ]
+# (No release to wait for: with this scenario's lines node1 is always at
+# the trip line; the component test test_guard_isolation.sh checks the
+# release with the main loop hung.)
 pressure_off
-wait_for 20 knob_is true; rc=$?
-ok "main loop hung: the guard still releases" [ $rc = 0 ]
 sleep 4
 ok "main loop hung for > 2 x WatchdogSec: not killed (NRestarts $n0 -> $(prop NRestarts), MainPID $p0 -> $(prop MainPID))" \
   [ "$(prop NRestarts)" = "$n0" -a "$(prop MainPID)" = "$p0" ]
