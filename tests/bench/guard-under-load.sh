@@ -1,4 +1,4 @@
-#!/usr/bin/env bash
+#!/bin/sh
 # guard-under-load: the guard's reaction time (the write that crosses the trip
 # line -> the knob write) while hostile and heavy jobs run beside it (issue 12).
 # Prints figures; asserts nothing.
@@ -30,8 +30,9 @@
 #   clients   a socket-group member holds 1,100 idle control connections
 #   cgroups   fencing manages 10,000 cgroups, 100 mkdir/rmdir per second beside
 #   resident  a process with 3 GiB on node 1 (VM only) for relief to move
-set -euo pipefail
-HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# POSIX sh (the VM guest has busybox sh, no bash).
+set -eu
+HERE=$(cd "$(dirname "$0")" && pwd)
 SRC=$(cd "$HERE/../.." 2>/dev/null && pwd || echo /)
 TIERD=${TIERD:-$(command -v tierd || echo "$SRC/build/daemon/tierd")}
 TIERCTL=${TIERCTL:-$(command -v tierctl || echo "$SRC/build/daemon/tierctl")}
@@ -63,12 +64,11 @@ fi
 WORK=$(mktemp -d /tmp/guard-under-load.XXXXXX)
 chmod 755 "$WORK"   # the unprivileged clients reach the socket in it
 ROOT=$WORK/root
-PIDS=()
+PIDS=""
 cleanup() {
   set +e
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
-  [ -n "${CHURN:-}" ] && kill "$CHURN" 2>/dev/null
-  for p in "${PIDS[@]}" ${CHURN:-}; do wait "$p" 2>/dev/null; done
+  for p in $PIDS ${CHURN:-}; do kill "$p" 2>/dev/null; done
+  for p in $PIDS ${CHURN:-}; do wait "$p" 2>/dev/null; done
   if [ -n "${TPID:-}" ] && kill -0 "$TPID" 2>/dev/null; then kill -TERM "$TPID"; wait "$TPID"; fi
   if [ -n "${BENCHCG:-}" ] && [ -d "$BENCHCG" ]; then
     find "$BENCHCG" -mindepth 1 -depth -type d -exec rmdir {} + 2>/dev/null; rmdir "$BENCHCG" 2>/dev/null
@@ -111,7 +111,7 @@ echo true > "$KNOB"
 
 # Node 1's lines from the zoneinfo (sums over populated zones) and the zone
 # whose free pages the crossings move (the largest).
-read -r ZONE BELOW ABOVE < <(awk '
+awk '
   /^Node / { node = $2; sub(",", "", node); zone = $4; next }
   node == 1 && $1 == "pages" && $2 == "free" { free[zone] = $3 }
   node == 1 && $1 == "min" { min += $2 } node == 1 && $1 == "low" { low += $2 }
@@ -124,7 +124,8 @@ read -r ZONE BELOW ABOVE < <(awk '
     # below: the node at low - 256 pages; above: high + 1.5% (between the
     # guard release line high+1% and relief stop line high+50%)
     printf "%s %d %d\n", best, low - 256 - other, high + int(mtot * 15 / 1000) - other
-  }' "$WORK/zoneinfo")
+  }' "$WORK/zoneinfo" > "$WORK/lines"
+read -r ZONE BELOW ABOVE < "$WORK/lines"
 say "mode $MODE; node 1 zone $ZONE: free $BELOW (below the trip line) <-> $ABOVE (above the release line)"
 
 CONF=$WORK/tierd.conf SOCK=$WORK/tierd.sock LOG=$WORK/tierd.log NOTIFY=$WORK/notify
@@ -146,7 +147,7 @@ cgroup = /tierd-bench-granted
 nodes = 1
 CONF
 "$(tool notifylisten)" "$NOTIFY" 100000 > "$WORK/pings" &
-PIDS+=($!)
+PIDS="$PIDS $!"
 for _ in $(seq 50); do [ -S "$NOTIFY" ] && break; sleep 0.02; done
 NOTIFY_SOCKET=$NOTIFY WATCHDOG_USEC=30000000 "$TIERD" --root "$ROOT" --config "$CONF" --socket "$SOCK" \
   --state-dir /run/tierd > "$LOG" 2>&1 &
@@ -166,14 +167,14 @@ for l in $LOADS; do
   case $l in
     sparse)
       node=1; [ $MODE = host ] && node=-1
-      "$(tool runas)" $NOBODY $NOBODY "$(tool hostile)" sparse 16 $node > "$WORK/sparse" 2>&1 & PIDS+=($!) ;;
+      "$(tool runas)" $NOBODY $NOBODY "$(tool hostile)" sparse 16 $node > "$WORK/sparse" 2>&1 & PIDS="$PIDS $!" ;;
     maps)
       for i in $(seq 20); do
-        "$(tool runas)" $NOBODY $NOBODY "$(tool hostile)" maps 65000 > "$WORK/maps$i" 2>&1 & PIDS+=($!)
+        "$(tool runas)" $NOBODY $NOBODY "$(tool hostile)" maps 65000 > "$WORK/maps$i" 2>&1 & PIDS="$PIDS $!"
       done ;;
     clients)
       "$(tool runas)" $NOBODY "$NOBODY,$GROUP_GID" "$(tool sockhold)" "$SOCK" 1100 100000 > "$WORK/clients" 2>&1 &
-      PIDS+=($!) ;;
+      PIDS="$PIDS $!" ;;
     cgroups)
       if [ -d /sys/fs/cgroup/cpuset ] && [ -f /sys/fs/cgroup/cpuset/cpuset.mems ]; then CG=/sys/fs/cgroup/cpuset
       else CG=/sys/fs/cgroup; grep -qw cpuset $CG/cgroup.subtree_control || echo +cpuset > $CG/cgroup.subtree_control; fi
@@ -186,7 +187,7 @@ for l in $LOADS; do
           sleep 1; done ) &
       CHURN=$! ;;
     resident)
-      [ $MODE = vm ] && { "$(tool hostile)" resident 3072 1 > "$WORK/resident" 2>&1 & PIDS+=($!); } ;;
+      [ $MODE = vm ] && { "$(tool hostile)" resident 3072 1 > "$WORK/resident" 2>&1 & PIDS="$PIDS $!"; } ;;
   esac
 done
 ready() { for f in "$WORK"/sparse "$WORK"/maps* "$WORK"/clients "$WORK"/resident; do

@@ -122,7 +122,7 @@ shape_load() {
 
 # ------------------------------------------------------------------ host setup
 # Host packages: installed with apt-get when missing (root only).
-HOST_PKGS="qemu-system-x86 busybox-static cpio kmod xz-utils gzip ndctl daxctl stress-ng gcc libc6-dev libjson-c-dev"
+HOST_PKGS="qemu-system-x86 busybox-static cpio kmod xz-utils gzip ndctl daxctl stress-ng gcc libc6-dev libjson-c-dev jq"
 host_packages() {
   local miss=() p
   for p in $HOST_PKGS; do
@@ -286,11 +286,11 @@ build_base_tree() {
     done
     [ -s "$R/etc/mods.${set%%:*}" ] || die "no modules found for ${set#*:} in $KDIR"
   done
-  for b in /usr/bin/ndctl /usr/bin/daxctl /usr/bin/stress-ng; do copy_bin "$R" "$b" || die "copying $b"; done
+  for b in /usr/bin/ndctl /usr/bin/daxctl /usr/bin/stress-ng /usr/bin/jq; do copy_bin "$R" "$b" || die "copying $b"; done
   [ -e "$R/lib64/ld-linux-x86-64.so.2" ] || cp -L /lib64/ld-linux-x86-64.so.2 "$R/lib64/" || die "copying ld.so"
   for b in $HELPERS; do cp "$HELPER_DIR/$b" "$R/usr/local/bin/" || die "copying helper $b"; done
-  echo "root:x:0:0:root:/root:/bin/sh" > "$R/etc/passwd"
-  echo "root:x:0:" > "$R/etc/group"
+  printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n' > "$R/etc/passwd"
+  printf 'root:x:0:\nnogroup:x:65534:\n' > "$R/etc/group"
 }
 
 # Per-boot overlay: $1 = directory to fill, then packed to $1.cpio.gz.
@@ -462,7 +462,7 @@ scenario_setup() {
           : "${TIMEOUT:=240}" ;;
         *) die "oom-stall needs a variant: without-tierd | with-tierd" ;;
       esac ;;
-    hotplug|relief|fence)
+    hotplug|relief|fence|policies|guard-under-load)
       [ -n "$TIERD" ] && [ -x "$TIERD" ] && [ -n "$TIERCTL" ] && [ -x "$TIERCTL" ] ||
         skip "$name needs tierd and tierctl (TIERD='$TIERD', TIERCTL='$TIERCTL')"
       if [ "$name" = relief ]; then
@@ -470,6 +470,7 @@ scenario_setup() {
           skip "relief needs tests/bench/relief-bench (RELIEF_BENCH='$RELIEF_BENCH' is not built)"
         : "${TIMEOUT:=360}"  # the benchmark: ~1 min per run under TCG
       fi
+      [ "$name" = guard-under-load ] && : "${TIMEOUT:=1200}"  # a benchmark, not a test
       : "${TIMEOUT:=240}" ;;
     capture)
       [ -n "$SHARE" ] || die "the capture scenario writes to a --share DIR (use: run-vm.sh capture)"
