@@ -27,8 +27,10 @@ wait_for() { # wait_for SECONDS command...
   local end=$(( $(cut -d. -f1 /proc/uptime) + $1 )); shift
   until "$@"; do [ "$(cut -d. -f1 /proc/uptime)" -ge "$end" ] && return 1; sleep 0.2; done
 }
-on_node() { # on_node PID NODE -> pages of PID on NODE
-  pagecheck -p "$1" 2>/dev/null | sed -n "s/.*node$2=\([0-9]*\).*/\1/p"
+on_node() { # on_node PID NODE -> pages of PID on NODE (pagecheck lists nodes with pages only)
+  local v
+  v=$(pagecheck -p "$1" 2>/dev/null | sed -n "s/.*node$2=\([0-9]*\).*/\1/p")
+  echo "${v:-0}"
 }
 reasons_are() { [ "$(reasons)" = "$1" ]; }
 knob_is() { [ "$(cat $D)" = "$1" ]; }
@@ -73,6 +75,7 @@ if [ "$VM_SHAPE" = 2tier ]; then
   hog 64 -1 0 > /tmp/watched.log 2>&1 &
   wpid=$!
   wait_for 20 grep -q "reached" /tmp/watched.log
+  echo "   watched root-cgroup task $wpid: $(pagecheck -p $wpid)"
   for round in 1 2 3; do
     sh -c "echo \$\$ > $CG/granted/cgroup.procs && exec hog -f 4096 -1" > /tmp/hog.log 2>&1 &
     hpid=$!
@@ -84,7 +87,7 @@ if [ "$VM_SHAPE" = 2tier ]; then
     check "round $round, pressure: status lists fence and guard ($(reasons))" reasons_are fence,guard
     check "round $round, pressure: relief is relieving node 1 ($(st .relief.state))" \
       sh -c "tierctl status --json | jq -r .relief.state | grep -q 'node 1'"
-    check "round $round, pressure: no page of the root-cgroup task on node 1" [ "$(on_node $wpid 1)" = 0 ]
+    check "round $round, pressure: no page of the root-cgroup task on node 1 ($(pagecheck -p $wpid))" [ "$(on_node $wpid 1)" = 0 ]
     kill $hpid; wait $hpid 2>/dev/null
     wait_for 30 sh -c "[ \"\$(tierctl status --json | jq -r .guard.held)\" = false ]"
     echo "   round $round, recovered: node0 free $(free_mib 0) MiB, node1 free $(free_mib 1) MiB"
@@ -102,7 +105,8 @@ else
     vpid=$!
     wait_for 60 grep -q "reached" /tmp/victim.log
     echo "   round $round: victim of $mib MiB on node 2; node2 free $(free_mib 2) MiB (low $(low_mib 2) MiB)"
-    wait_for 40 sh -c "[ \"\$(pagecheck -p $vpid | sed -n 's/.*node0=\([0-9]*\).*/\1/p')\" -gt 0 ]"
+    moved() { [ "$(on_node $vpid 0)" -gt 0 ]; }
+    wait_for 40 moved
     echo "   round $round: victim now $(pagecheck -p $vpid); relief: $(st .relief.state)"
     check "round $round: relief moved pages of the root-cgroup task off node 2" [ "$(on_node $vpid 0)" -gt 0 ]
     check "round $round: none of them to private node 1" [ "$(on_node $vpid 1)" = 0 ]
