@@ -21,6 +21,7 @@ int tierd_reload(struct tierd *d, const char *origin)
 	if (!c) {
 		for (unsigned i = 0; i < errs.nr; i++)
 			log_error("%s", errs.msgs[i]);
+		d->reload_failures++;
 		snprintf(d->last_reload, sizeof(d->last_reload), "reload failed: %s%s",
 			 errs.nr ? errs.msgs[0] : "unknown error",
 			 errs.nr > 1 ? " (and more, see the journal)" : "");

@@ -42,6 +42,7 @@ struct tierd {
 	struct tier_config *config;
 	uint64_t config_generation;
 	char last_reload[512];  /* "" | "ok" | "reload failed: file:line: ..." */
+	uint64_t reload_failures;  /* reloads rejected since start */
 
 	struct tier_snapshot *snap;   /* last good snapshot */
 	char acquire_error[512];      /* last acquire failure, "" if fine */
