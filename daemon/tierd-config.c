@@ -10,6 +10,7 @@
 
 #include "tierd.h"
 #include "tierd-log.h"
+#include "tierd-metrics.h"
 
 int tierd_reload(struct tierd *d, const char *origin)
 {
@@ -62,6 +63,7 @@ int tierd_reload(struct tierd *d, const char *origin)
 	tierd_event(LOG_INFO, TIERD_MID_RELOAD, f, 2, "configuration reloaded (%s): generation %llu", origin,
 		    (unsigned long long)d->config_generation);
 	tierd_record_action(d, "reload", d->config_path, NULL, "configuration reloaded", 0);
+	tierd_metrics_reload(d);
 	/* Re-run the policies right away with the new lines. */
 	tierd_schedule_tick(d, 0);
 	sd_notify(0, "READY=1");

@@ -13,6 +13,7 @@
 #include "tierd-topology.h"
 #include "tierd-demotion.h"
 #include "tierd-job.h"
+#include "tierd-metrics.h"
 
 static struct json_object *daemon_json(struct tierd *d)
 {
@@ -81,6 +82,7 @@ struct json_object *tierd_status_json(struct tierd *d)
 	json_object_object_add(o, "guard", tierd_guard_status(d));
 	json_object_object_add(o, "relief", tierd_relief_status(d));
 	json_object_object_add(o, "fence", tierd_fence_status(d));
+	json_object_object_add(o, "metrics", tierd_metrics_status(d));
 	json_object_object_add(o, "actions", actions_json(d));
 	json_object_object_add(o, "actions_total", json_object_new_int64((int64_t)d->actions_total));
 	return o;

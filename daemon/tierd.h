@@ -71,6 +71,7 @@ struct tierd {
 	void *relief;
 	void *fence;              /* tierd-fence.c */
 	void *jobs;               /* tierd-job.c: the slow jobs' slices */
+	void *metrics;            /* tierd-metrics.c: the Prometheus textfile */
 
 	/* Dynamic topology (tierd-topology.c).  The generation is 1 after the
 	 * first snapshot and bumped on every significant change of the shape
