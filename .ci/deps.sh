@@ -5,7 +5,9 @@ set -euo pipefail
 pkgs=(build-essential cmake pkg-config libnuma-dev libsystemd-dev libcgroup-dev libinih-dev
       libjson-c-dev libcmocka-dev numactl util-linux procps jq
       # metrics tests: promtool (prometheus), node_exporter, curl
-      prometheus prometheus-node-exporter curl)
+      prometheus prometheus-node-exporter curl
+      # completions: bash-completion (its completionsdir, its loader in the test)
+      bash-completion)
 # Only their binaries are used; these two packages ship services that
 # Debian starts on installation (where systemd runs): see below.
 services=(prometheus prometheus-node-exporter)
