@@ -13,7 +13,9 @@ pkgs=(build-essential cmake pkg-config libnuma-dev libsystemd-dev libcgroup-dev 
 services=(prometheus prometheus-node-exporter)
 if [[ "${1:-}" == "--vm" ]]; then
   # The tiered-VM tests (tests/vm) also need these; the harness installs them itself too.
-  pkgs+=(qemu-system-x86 busybox-static cpio kmod xz-utils ndctl daxctl stress-ng jq)
+  pkgs+=(qemu-system-x86 busybox-static cpio kmod xz-utils ndctl daxctl stress-ng jq
+        # vm/systemd builds the Debian package (conf/debian/build-deb.sh) and lints it
+        dpkg-dev lintian)
 fi
 missing=()
 for p in "${pkgs[@]}"; do
