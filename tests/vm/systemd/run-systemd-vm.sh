@@ -15,7 +15,7 @@
 #   --build-dir DIR   the CMake build the test runs from [TIER_BINARY_DIR; default build]
 #                     (the package is built in VM_CACHE/systemd-deb-build)
 #   --shape SHAPE     a run-vm.sh HMAT shape [default 2tier]
-#   --timeout SEC     host-side timeout of one boot [VM_TIMEOUT; default 480]
+#   --timeout SEC     host-side timeout of one boot [VM_TIMEOUT; default 600]
 #   --no-retry        do not boot again after a boot that died without an exit marker
 #   -q, --quiet       do not echo the serial console (it is always in the log)
 # Exit status: the scenario's (0 all passed, 1 a check failed); 77 skipped (no
@@ -31,7 +31,7 @@ SRC=$(cd "$HERE/../../.." && pwd)
 RUNVM=$VMDIR/run-vm.sh
 VM_CACHE=${VM_CACHE:-$SRC/build/vm-cache}
 BUILD=${TIER_BINARY_DIR:-$SRC/build}
-SHAPE=2tier TIMEOUT=${VM_TIMEOUT:-480} RETRY=1 QUIET=0
+SHAPE=2tier TIMEOUT=${VM_TIMEOUT:-600} RETRY=1 QUIET=0
 LOCKFILE=${VM_LOCK:-/tmp/tierd-vm.lock}
 
 say() { echo "systemd-vm: $*" >&2; }

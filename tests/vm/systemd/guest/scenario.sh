@@ -82,13 +82,18 @@ DEB=$(ls /usr/local/lib/tierd-vmtest/tierd_*.deb 2>/dev/null | head -1)
 export DEBIAN_FRONTEND=noninteractive
 
 # ---------------------------------------------------------------- package
+# Paths named *tierd* where a package or its scripts could put them (not
+# all of /usr: find is slow under TCG; not the test's /usr/local/lib).
+tierd_paths() {
+  find /etc /lib/systemd /usr/lib /usr/sbin /usr/bin /usr/share/doc /usr/share/man /usr/share/bash-completion \
+    /usr/share/lintian /var/lib/systemd /var/lib/dpkg/info /var/lib/prometheus /run -name '*tierd*' 2>/dev/null | sort
+}
 # apt-get install ./tierd_*.deb: the postinst enables and starts the unit
 # (deb-systemd-helper, deb-systemd-invoke), systemd's dpkg trigger adds the
 # journal catalog.  Then stopped again, so "start" below starts it cold.
 pkg_install() {
   section "package: apt-get install ./$(basename "$DEB")"
-  find /etc /lib/systemd /usr /var/lib /run -path /usr/local/lib/tierd-vmtest -prune -o -name '*tierd*' -print 2>/dev/null |
-    sort > /tmp/tierd-paths.before
+  tierd_paths > /tmp/tierd-paths.before
   local t0 rc
   t0=$(now_ms)
   apt-get install -y --no-install-recommends "$DEB" > /tmp/apt-install.log 2>&1; rc=$?
@@ -163,15 +168,16 @@ metrics_check() {
 
 # Upgrade (reinstall: prerm upgrade, postinst configure OLD) restarts tierd
 # and keeps the admin's edits; remove stops it (the host restored) and keeps
-# the config; purge leaves nothing of tierd behind.
+# the config; purge leaves nothing of tierd behind.  dpkg directly (apt-get
+# calls the same scripts; dpkg is much faster under TCG).
 pkg_upgrade_remove_purge() {
   section "package: upgrade restarts, remove stops, purge leaves nothing"
   local p0 p1 rc
   systemctl start tierd.service
   p0=$(prop MainPID)
-  apt-get install -y --reinstall "$DEB" > /tmp/apt-reinstall.log 2>&1; rc=$?
+  dpkg -i "$DEB" > /tmp/apt-reinstall.log 2>&1; rc=$?
   p1=$(prop MainPID)
-  ok "apt-get install --reinstall (the upgrade path) rc $rc restarted tierd (MainPID $p0 -> $p1)" \
+  ok "dpkg -i of the same package again (the upgrade path) rc $rc restarted tierd (MainPID $p0 -> $p1)" \
     [ $rc = 0 -a "$p1" != "$p0" -a "$p1" != 0 -a "$(prop ActiveState)" = active ]
   ok "the admin's edit of /etc/tierd.conf survived (conffile kept: $(grep -m1 '^interval' $CONF))" grep -q '^interval = 500ms$' $CONF
   ok "still enabled" [ "$(systemctl is-enabled tierd.service)" = enabled ]
@@ -179,9 +185,9 @@ pkg_upgrade_remove_purge() {
   pressure_on
   wait_for 20 knob_is false || fail "guard did not trip before the removal"
   info "before removal: demotion_enabled=$(knob), tierd pid $(prop MainPID)"
-  apt-get remove -y tierd > /tmp/apt-remove.log 2>&1; rc=$?
+  dpkg -r tierd > /tmp/apt-remove.log 2>&1; rc=$?
   pressure_off
-  ok "apt-get remove tierd, rc $rc" [ $rc = 0 ]
+  ok "dpkg -r tierd (remove), rc $rc" [ $rc = 0 ]
   ok "prerm stopped tierd, which restored demotion_enabled=true" knob_is true
   ok "no tierd process left" sh -c '! pgrep -x tierd >/dev/null'
   ok "the unit and the binaries are gone" sh -c '[ ! -e /lib/systemd/system/tierd.service ] && [ ! -e /usr/sbin/tierd ] && [ ! -e /usr/bin/tierctl ]'
@@ -191,8 +197,8 @@ pkg_upgrade_remove_purge() {
   # then purge must leave nothing of tierd anywhere.
   rm -rf "$DROP"/*.conf "$UNITD" /run/systemd/system/tierd.service.d
   systemctl daemon-reload
-  apt-get purge -y tierd > /tmp/apt-purge.log 2>&1; rc=$?
-  ok "apt-get purge tierd, rc $rc" [ $rc = 0 ]
+  dpkg -P tierd > /tmp/apt-purge.log 2>&1; rc=$?
+  ok "dpkg -P tierd (purge), rc $rc" [ $rc = 0 ]
   ok "dpkg no longer knows tierd" sh -c '! dpkg-query -W tierd >/dev/null 2>&1'
   ok "/etc/tierd.conf and /etc/tierd.conf.d are gone" sh -c "[ ! -e $CONF ] && [ ! -e $DROP ]"
   ok "/run/tierd is gone" [ ! -e /run/tierd ]
@@ -205,8 +211,7 @@ pkg_upgrade_remove_purge() {
   left=$(while read -r f; do [ -e "$f" ] && echo "$f"; done < /tmp/tierd.files | while read -r f; do
     [ -d "$f" ] && dpkg -S "$f" >/dev/null 2>&1 && continue; echo "$f"; done | head -5)
   ok "no file of the package is left (dpkg -L before the removal; shared directories aside)${left:+: $left}" [ -z "$left" ]
-  find /etc /lib/systemd /usr /var/lib /run -path /usr/local/lib/tierd-vmtest -prune -o -name '*tierd*' -print 2>/dev/null |
-    sort > /tmp/tierd-paths.after
+  tierd_paths > /tmp/tierd-paths.after
   # Runtime state of the test's own transient units, and the runtime
   # property drop-ins PID 1 keeps for units whose AllowedMemoryNodes=
   # fencing set and reset (shown below, not the package's files).
