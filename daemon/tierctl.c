@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include <tier.h>
+#include <tier/metrics.h>
 #include "common-proto.h"
 #include "tierctl-render.h"
 
@@ -35,6 +36,7 @@ static void usage(FILE *f)
 		"  topology [--root DIR] [--json]  memory tiers, nodes, watermarks, demotion targets\n"
 		"                                  (reads the kernel directly; no daemon needed)\n"
 		"  status [--json]                 the daemon's dashboard\n"
+		"  metrics                         the status in the Prometheus text format\n"
 		"  reload                          reload /etc/tierd.conf (root only)\n"
 		"  pause                           stop acting, keep observing (root only)\n"
 		"  resume                          act again (root only)\n"
@@ -200,6 +202,32 @@ static int cmd_daemon(const char *sock, const char *command, int argc, char **ar
 	return rc;
 }
 
+/* `tierctl metrics`: the daemon's status rendered as the Prometheus text
+ * exposition (the same renderer the daemon's textfile writer uses). */
+static int cmd_metrics(const char *sock, int argc, char **argv)
+{
+	if (argc > 1) {
+		fprintf(stderr, "tierctl metrics: unexpected argument '%s'\n", argv[1]);
+		return EXIT_USAGE;
+	}
+	struct json_object *data = NULL;
+	int rc = request(sock, "status", &data);
+	if (rc == 0) {
+		size_t len = 0;
+		char *text = tier_metrics_render(data, &len);
+		if (!text) {
+			fprintf(stderr, "tierctl: out of memory\n");
+			rc = 1;
+		} else if (fwrite(text, 1, len, stdout) != len || fflush(stdout) != 0) {
+			fprintf(stderr, "tierctl: writing the metrics failed: %s\n", strerror(errno));
+			rc = 1;
+		}
+		free(text);
+	}
+	json_object_put(data);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	const char *sock = getenv("TIERD_SOCKET") ? getenv("TIERD_SOCKET") : TIERD_DEFAULT_SOCKET;
@@ -231,6 +259,8 @@ int main(int argc, char **argv)
 	if (strcmp(cmd, "status") == 0 || strcmp(cmd, "reload") == 0 || strcmp(cmd, "pause") == 0 ||
 	    strcmp(cmd, "resume") == 0)
 		return cmd_daemon(sock, cmd, argc - i, argv + i);
+	if (strcmp(cmd, "metrics") == 0)
+		return cmd_metrics(sock, argc - i, argv + i);
 	fprintf(stderr, "tierctl: unknown command '%s'\n", cmd);
 	usage(stderr);
 	return EXIT_USAGE;

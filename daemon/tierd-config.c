@@ -11,6 +11,7 @@
 #include "tierd-log.h"
 #include "tierd-guard.h"
 #include "tierd-notify.h"
+#include "tierd-metrics.h"
 
 int tierd_reload(struct tierd *d, const char *origin)
 {
@@ -22,6 +23,7 @@ int tierd_reload(struct tierd *d, const char *origin)
 	if (!c) {
 		for (unsigned i = 0; i < errs.nr; i++)
 			log_error("%s", errs.msgs[i]);
+		d->reload_failures++;
 		snprintf(d->last_reload, sizeof(d->last_reload), "reload failed: %s%s",
 			 errs.nr ? errs.msgs[0] : "unknown error",
 			 errs.nr > 1 ? " (and more, see the journal)" : "");
@@ -48,6 +50,7 @@ int tierd_reload(struct tierd *d, const char *origin)
 		tierd_event(LOG_ERR, TIERD_MID_RELOAD, NULL, 0, "%s; keeping configuration generation %llu", d->last_reload,
 			    (unsigned long long)d->config_generation);
 		tierd_record_action(d, "reload", d->config_path, NULL, d->last_reload, -EINVAL);
+		d->reload_failures++;
 		tier_config_free(c);
 		tierd_notify("READY=1");
 		tierd_notify_status(d);
@@ -86,6 +89,7 @@ int tierd_reload(struct tierd *d, const char *origin)
 	tierd_event(LOG_INFO, TIERD_MID_RELOAD, f, 2, "configuration reloaded (%s): generation %llu", origin,
 		    (unsigned long long)d->config_generation);
 	tierd_record_action(d, "reload", d->config_path, NULL, "configuration reloaded", 0);
+	tierd_metrics_reload(d);
 	/* Re-run the policies right away with the new lines. */
 	tierd_schedule_tick(d, 0);
 	tierd_notify("READY=1");

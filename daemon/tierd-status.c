@@ -15,6 +15,7 @@
 #include "tierd-job.h"
 #include "tierd-guard.h"
 #include "tierd-notify.h"
+#include "tierd-metrics.h"
 
 static struct json_object *daemon_json(struct tierd *d)
 {
@@ -27,6 +28,7 @@ static struct json_object *daemon_json(struct tierd *d)
 	json_object_object_add(o, "config_path", json_object_new_string(d->config_path));
 	json_object_object_add(o, "config_generation", json_object_new_int64((int64_t)d->config_generation));
 	json_object_object_add(o, "last_reload", d->last_reload[0] ? json_object_new_string(d->last_reload) : NULL);
+	json_object_object_add(o, "reload_failures", json_object_new_int64((int64_t)d->reload_failures));
 	json_object_object_add(o, "root", json_object_new_string(d->root));
 	json_object_object_add(o, "state_dir", json_object_new_string(d->state_dir));
 	json_object_object_add(o, "uptime_usec", json_object_new_int64((int64_t)(now - d->started_mono_usec)));
@@ -36,6 +38,8 @@ static struct json_object *daemon_json(struct tierd *d)
 	json_object_object_add(o, "tick_cost_usec_max", json_object_new_int64((int64_t)d->tick_cost_max_usec));
 	json_object_object_add(o, "tick_cost_usec_avg",
 			       json_object_new_int64(d->ticks ? (int64_t)(d->tick_cost_sum_usec / d->ticks) : 0));
+	/* With ticks, the sum and count of a Prometheus summary. */
+	json_object_object_add(o, "tick_cost_usec_sum", json_object_new_int64((int64_t)d->tick_cost_sum_usec));
 	json_object_object_add(o, "acquire_error",
 			       d->acquire_error[0] ? json_object_new_string(d->acquire_error) : NULL);
 	json_object_object_add(o, "settings_held", json_object_new_int64(d->state ? (int64_t)d->state->nr : 0));
@@ -93,6 +97,7 @@ struct json_object *tierd_status_json(struct tierd *d)
 	json_object_object_add(o, "guard", tierd_guard_status(d));
 	json_object_object_add(o, "relief", tierd_relief_status(d));
 	json_object_object_add(o, "fence", tierd_fence_status(d));
+	json_object_object_add(o, "metrics", tierd_metrics_status(d));
 	json_object_object_add(o, "actions", actions_json(d));
 	pthread_mutex_lock(&d->actions_lock);
 	uint64_t total = d->actions_total;

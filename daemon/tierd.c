@@ -30,6 +30,7 @@
 #include "tierd-guard.h"
 #include "tierd-demotion.h"
 #include "tierd-notify.h"
+#include "tierd-metrics.h"
 #include "common-proto.h"
 
 #define DEFAULT_CONFIG TIERD_SYSCONFDIR "/tierd.conf"
@@ -442,6 +443,7 @@ static void tierd_free(struct tierd *d)
 	tierd_guard_free(d);
 	tierd_ctl_close(d);
 	tierd_jobs_free(d);
+	tierd_metrics_free(d);
 	d->tick_source = sd_event_source_unref(d->tick_source);
 	d->event = sd_event_unref(d->event);
 	if (d->snap)
@@ -624,6 +626,9 @@ int main(int argc, char **argv)
 	tierd_fence_start(d);
 	/* uevents for hotplug (or polling); logs the mode */
 	tierd_topology_start(d);
+	/* [daemon] metrics_textfile: its own timer; a setup failure is logged
+	 * and costs only the textfile. */
+	tierd_metrics_start(d);
 
 	tierd_event(LOG_INFO, TIERD_MID_STARTED, NULL, 0, "tierd %s started (root %s, config %s%s)", TIERD_VERSION,
 		    d->root, d->config_path, tierd_dry_run(d) ? ", dry-run" : "");
@@ -648,6 +653,7 @@ int main(int argc, char **argv)
 	/* The guard first: nothing may write the knob while it is given back. */
 	int left = tierd_guard_stop(d, "stop");
 	left += tierd_restore_all(d, "stop");
+	tierd_metrics_stop(d);
 	tierd_event(LOG_INFO, TIERD_MID_STOPPED, NULL, 0, "tierd stopped%s",
 		    left ? " (some settings could not be restored; state file kept)" : ", host restored");
 	tierd_free(d);

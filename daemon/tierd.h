@@ -46,6 +46,7 @@ struct tierd {
 	struct tier_config *config;
 	uint64_t config_generation;
 	char last_reload[512];  /* "" | "ok" | "reload failed: file:line: ..." */
+	uint64_t reload_failures;  /* reloads rejected since start */
 
 	struct tier_snapshot *snap;   /* last good snapshot */
 	char acquire_error[512];      /* last acquire failure, "" if fine */
@@ -80,6 +81,7 @@ struct tierd {
 	void *relief;
 	void *fence;              /* tierd-fence.c */
 	void *jobs;               /* tierd-job.c: the slow jobs' slices */
+	void *metrics;            /* tierd-metrics.c: the Prometheus textfile */
 
 	/* Dynamic topology (tierd-topology.c).  The generation is 1 after the
 	 * first snapshot and bumped on every significant change of the shape

@@ -76,6 +76,7 @@ enum ktype {
 	K_NODES,        /* struct bitmask *; lo = 1: must not be empty */
 	K_TIER_OR_NONE, /* int, -1 for none, else lo..hi */
 	K_CGROUP,       /* char *, path or glob */
+	K_TEXTFILE,     /* char *, NULL when empty: an absolute path ending in .prom */
 };
 
 struct keydef {
@@ -90,7 +91,7 @@ struct keydef {
 
 enum key_id {
 	KEY_INTERVAL, KEY_MIN_INTERVAL, KEY_MAX_INTERVAL, KEY_DRY_RUN, KEY_LOG_LEVEL,
-	KEY_SOCKET_GROUP, KEY_ACTIONS_KEPT,
+	KEY_SOCKET_GROUP, KEY_ACTIONS_KEPT, KEY_METRICS_TEXTFILE, KEY_METRICS_INTERVAL,
 	KEY_GUARD_MODE, KEY_TRIP_AT, KEY_RELEASE_AT, KEY_MIN_HOLD, KEY_PREDICT,
 	KEY_RELIEF_ENABLED, KEY_START_AT, KEY_STOP_AT, KEY_RATE, KEY_TICK_BUDGET, KEY_BATCH_PAGES,
 	KEY_TARGETS, KEY_COOLDOWN, KEY_MOVE_ALL, KEY_EXCLUDE,
@@ -119,6 +120,8 @@ static const struct keydef keys[NKEYS] = {
 	[KEY_LOG_LEVEL] = { SEC_DAEMON, "log_level", K_LOGLEVEL, CO(log_level), 0, 7, NULL, "info" },
 	[KEY_SOCKET_GROUP] = { SEC_DAEMON, "socket_group", K_GROUP, CO(socket_group), 0, 0, NULL, "" },
 	[KEY_ACTIONS_KEPT] = { SEC_DAEMON, "actions_kept", K_UINT, CO(actions_kept), 1, 1024, NULL, "32" },
+	[KEY_METRICS_TEXTFILE] = { SEC_DAEMON, "metrics_textfile", K_TEXTFILE, CO(metrics_textfile), 0, 0, NULL, "" },
+	[KEY_METRICS_INTERVAL] = { SEC_DAEMON, "metrics_interval", K_DURATION, CO(metrics_interval_usec), SEC, HOUR, NULL, "15s" },
 
 	[KEY_GUARD_MODE] = { SEC_GUARD, "mode", K_ENUM, CO(guard_mode), 0, 0, guard_modes, "auto" },
 	[KEY_TRIP_AT] = { SEC_GUARD, "trip_at", K_WM, CO(guard_trip_at), 0, 0, NULL, "low" },
@@ -228,6 +231,7 @@ void tier_config_free(struct tier_config *c)
 	if (!c)
 		return;
 	free(c->socket_group);
+	free(c->metrics_textfile);
 	free_strv(c->relief_exclude);
 	tier_bitmask_free(c->fence_private_nodes);
 	for (unsigned i = 0; i < c->nr_grants; i++)
@@ -457,6 +461,15 @@ static int set_value(const struct keydef *k, void *base, const char *value, char
 			return rc;
 		}
 		*(int *)field = (int)v;
+		return 0;
+	}
+	case K_TEXTFILE: {
+		char **p = field;
+		rc = value[0] ? tier_parse_textfile_path(value, msg, msglen) : 0;
+		if (rc < 0)
+			return rc;
+		free(*p);
+		*p = value[0] ? xstrdup(value) : NULL;
 		return 0;
 	}
 	case K_CGROUP: {

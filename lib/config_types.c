@@ -407,6 +407,38 @@ int tier_parse_cgroup_path(const char *s, bool glob, char *msg, size_t msglen)
 	return set_ok(msg, msglen);
 }
 
+int tier_parse_textfile_path(const char *s, char *msg, size_t msglen)
+{
+	const char *what = "expected an absolute path to a .prom file like "
+			   "/var/lib/prometheus/node-exporter/tierd.prom";
+	if (s[0] != '/')
+		return fail(-EINVAL, msg, msglen, "%s, got '%s'", what, s);
+	for (const char *p = s; *p; p++) {
+		unsigned char c = (unsigned char)*p;
+		if (c < ' ' || c == 0x7f)
+			return fail(-EINVAL, msg, msglen, "%s (no control characters), got '%s'", what, s);
+	}
+	const char *base = strrchr(s, '/') + 1;
+	size_t n = strlen(base);
+	/* node_exporter's textfile collector reads the *.prom files of its directory and nothing else:
+	 * another name would be written and never scraped, silently. */
+	if (n <= 5 || strcmp(base + n - 5, ".prom") != 0)
+		return fail(-EINVAL, msg, msglen, "%s (node_exporter reads only *.prom files), got '%s'", what, s);
+	if (base[0] == '.')
+		return fail(-EINVAL, msg, msglen, "%s (not a hidden file: the temp file is .NAME.tmp), got '%s'",
+			    what, s);
+	for (const char *p = s + 1;;) {
+		const char *e = strchr(p, '/');
+		size_t len = e ? (size_t)(e - p) : strlen(p);
+		if (len == 0 || (len == 1 && p[0] == '.') || (len == 2 && p[0] == '.' && p[1] == '.'))
+			return fail(-EINVAL, msg, msglen, "%s (no empty, '.' or '..' components), got '%s'", what, s);
+		if (!e)
+			break;
+		p = e + 1;
+	}
+	return set_ok(msg, msglen);
+}
+
 /* The largest unit that represents v exactly; "0" for 0. */
 static size_t format_units(uint64_t v, const struct unit *units, size_t nunits, char *buf, size_t size)
 {

@@ -50,6 +50,8 @@ struct tier_config {
 	int log_level;                /* syslog priority, LOG_EMERG (0)..LOG_DEBUG (7) */
 	char *socket_group;           /* group allowed to read status; NULL: root only */
 	unsigned actions_kept;        /* last N actions kept for status */
+	char *metrics_textfile;       /* Prometheus textfile to write; NULL: off */
+	uint64_t metrics_interval_usec;   /* at most one write per interval */
 
 	/* [guard] */
 	enum tier_guard_mode guard_mode;
@@ -148,6 +150,12 @@ int tier_parse_log_level(const char *s, int *out, char *msg, size_t msglen);
  * whitespace or control characters; with glob, fnmatch(3) characters are
  * allowed (checked only syntactically). */
 int tier_parse_cgroup_path(const char *s, bool glob, char *msg, size_t msglen);
+/* A node_exporter textfile: an absolute path (on the real file system, not
+ * under tierd --root) to a file whose name ends in ".prom" (the textfile
+ * collector reads only those) and does not start with '.' (tierd's temp
+ * file is ".NAME.tmp" beside it); no "." or ".." components, no control
+ * characters. */
+int tier_parse_textfile_path(const char *s, char *msg, size_t msglen);
 
 /* "emerg".."debug", "?" when out of range. */
 const char *tier_log_level_name(int level);

@@ -2,14 +2,16 @@
 /*
  * stallwatch - run a memory workload and time the "demotion + no swap" OOM stall.
  *
- *   stallwatch [--deadline S] [--after-oom S] [--interval-ms MS] [--progress S]
- *              [--probe-cmd CMD] -- WORKLOAD [ARGS...]
+ *   stallwatch [--deadline S] [--after-oom S] [--max-stall S] [--interval-ms MS]
+ *              [--progress S] [--probe-cmd CMD] -- WORKLOAD [ARGS...]
  *
  * Starts WORKLOAD in its own process group (oom_score_adj 0, so it is what the
  * OOM killer picks; the scenario shell and this monitor run at -1000), samples
  * /proc/zoneinfo and /proc/vmstat every --interval-ms (default 100) and stops
  * --after-oom seconds (default 3) after the first OOM kill, at --deadline
- * (default 300 s after the start) or when the workload exits; then kills the
+ * (default 300 s after the start), --max-stall seconds after memory full
+ * without an OOM kill (default: no such limit; the demo's 60 s) or when the
+ * workload exits; then kills the
  * workload's group and prints key=value lines on stdout (progress and the
  * workload's own output go to stderr):
  *
@@ -23,7 +25,12 @@
  *                         (default CMD: cat /proc/loadavg); "shell answers within 1 s
  *                         during the stall" = every probe started between memory full and
  *                         the first OOM kill (or the end) finished within 1 s (n/a if none)
- *   end_reason            oom | deadline | workload-exit
+ *   end_reason            oom | deadline | stall-limit | workload-exit
+ *
+ * Progress lines (every --progress s, stderr) give the free memory per node,
+ * the OOM kills and pages demoted so far, and how long the shell probe now
+ * running has waited (probe_wait, when over a second: the stall as a user at
+ * a shell feels it).
  *
  * The monitor and the prober mlockall() themselves and reuse open fds, so their
  * own sampling does not stall with the system.  Exit 0 if the figures were
@@ -160,8 +167,8 @@ static bool memory_full(int zfd, long *node_free, int *nnodes, char *line, size_
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: stallwatch [--deadline S] [--after-oom S] [--interval-ms MS] [--progress S] "
-		"[--probe-cmd CMD] -- WORKLOAD [ARGS...]\n");
+	fprintf(stderr, "usage: stallwatch [--deadline S] [--after-oom S] [--max-stall S] [--interval-ms MS] "
+		"[--progress S] [--probe-cmd CMD] -- WORKLOAD [ARGS...]\n");
 	exit(2);
 }
 
@@ -175,7 +182,7 @@ static void fmt_time(char *buf, size_t size, double t)
 
 int main(int argc, char **argv)
 {
-	double deadline_s = 300, after_oom_s = 3, progress_s = 10, interval_s = 0.1;
+	double deadline_s = 300, after_oom_s = 3, progress_s = 10, interval_s = 0.1, max_stall_s = 0;
 	const char *probe_cmd = "cat /proc/loadavg >/dev/null";
 	double t0, t_full = -1, t_oom = -1, t_end, next_progress;
 	long oom0, node_free[VM_MAX_NODES];
@@ -198,6 +205,8 @@ int main(int argc, char **argv)
 			deadline_s = atof(argv[++i]);
 		else if (strcmp(argv[i], "--after-oom") == 0)
 			after_oom_s = atof(argv[++i]);
+		else if (strcmp(argv[i], "--max-stall") == 0)
+			max_stall_s = atof(argv[++i]);
 		else if (strcmp(argv[i], "--interval-ms") == 0)
 			interval_s = atof(argv[++i]) / 1000.0;
 		else if (strcmp(argv[i], "--progress") == 0)
@@ -280,10 +289,20 @@ int main(int argc, char **argv)
 			char nl[256];
 			size_t len = 0;
 
+			long demoted = 0;
+			int st = __atomic_load_n(&shm->started, __ATOMIC_ACQUIRE);
+			int fin = __atomic_load_n(&shm->finished, __ATOMIC_ACQUIRE);
+			char pw[48] = "";
+
 			for (int n = 0; n < nnodes && len < sizeof(nl); n++)
 				len += (size_t)snprintf(nl + len, sizeof(nl) - len, " n%d_free=%ldM", n,
 							node_free[n] >> 8);
-			fprintf(stderr, "stallwatch: t=%.0fs%s oom_kill=%ld%s\n", now - t0, nl, oom, full ? " [full]" : "");
+			for (int k = 0; k < ctr.n; k++)
+				demoted += vm_kv(vmstat_buf, ctr.name[k]) - ctr.start[k];
+			if (st > fin && st <= MAX_PROBES && now - shm->probes[st].start_s > 1.0)
+				snprintf(pw, sizeof(pw), " probe_wait=%.0fs", now - shm->probes[st].start_s);
+			fprintf(stderr, "stallwatch: t=%.0fs%s oom_kill=%ld pgdemote=+%ld%s%s\n", now - t0, nl, oom, demoted,
+				pw, full ? " [full]" : "");
 			next_progress += progress_s;
 		}
 		r = waitpid(wpid, &wstatus, WNOHANG);
@@ -294,6 +313,10 @@ int main(int argc, char **argv)
 		}
 		if (t_oom >= 0 && now >= t_oom + after_oom_s) {
 			end_reason = "oom";
+			break;
+		}
+		if (max_stall_s > 0 && t_full >= 0 && t_oom < 0 && now >= t_full + max_stall_s) {
+			end_reason = "stall-limit";
 			break;
 		}
 		if (now >= t0 + deadline_s)

@@ -1,9 +1,10 @@
 #!/bin/bash
 # run-systemd-vm.sh - tierd under a real systemd: a Debian 12 VM (debootstrap
 # root file system, systemd as PID 1) booted with the 6.12 kernel in the
-# tiered QEMU shape "2tier" of tests/vm/run-vm.sh, tierd installed with
-# `cmake --install`, and tests/vm/systemd/guest/scenario.sh run inside as a
-# systemd service.  See tests/vm/systemd/README.md.
+# tiered QEMU shape "2tier" of tests/vm/run-vm.sh, tierd installed from
+# its Debian package (conf/debian/build-deb.sh) inside the guest with apt,
+# and tests/vm/systemd/guest/scenario.sh run inside as a systemd service.
+# See tests/vm/systemd/README.md.
 #
 # Usage: tests/vm/systemd/run-systemd-vm.sh [options] [test | run 'COMMAND' | image]
 #   test            (default) boot, run the scenario, exit with its status
@@ -11,9 +12,10 @@
 #   image           build the root file system, the initramfs and the disk image only
 # Options (environment variable in brackets):
 #   --cache DIR       downloads, kernels, rootfs, images, logs [VM_CACHE; default build/vm-cache]
-#   --build-dir DIR   the CMake build to install from [TIER_BINARY_DIR; default build]
+#   --build-dir DIR   the CMake build the test runs from [TIER_BINARY_DIR; default build]
+#                     (the package is built in VM_CACHE/systemd-deb-build)
 #   --shape SHAPE     a run-vm.sh HMAT shape [default 2tier]
-#   --timeout SEC     host-side timeout of one boot [VM_TIMEOUT; default 360]
+#   --timeout SEC     host-side timeout of one boot [VM_TIMEOUT; default 600]
 #   --no-retry        do not boot again after a boot that died without an exit marker
 #   -q, --quiet       do not echo the serial console (it is always in the log)
 # Exit status: the scenario's (0 all passed, 1 a check failed); 77 skipped (no
@@ -29,7 +31,7 @@ SRC=$(cd "$HERE/../../.." && pwd)
 RUNVM=$VMDIR/run-vm.sh
 VM_CACHE=${VM_CACHE:-$SRC/build/vm-cache}
 BUILD=${TIER_BINARY_DIR:-$SRC/build}
-SHAPE=2tier TIMEOUT=${VM_TIMEOUT:-360} RETRY=1 QUIET=0
+SHAPE=2tier TIMEOUT=${VM_TIMEOUT:-600} RETRY=1 QUIET=0
 LOCKFILE=${VM_LOCK:-/tmp/tierd-vm.lock}
 
 say() { echo "systemd-vm: $*" >&2; }
@@ -147,59 +149,73 @@ EOF
 }
 build_initrd
 
-# tierd must be installed as a distribution would: /usr/sbin/tierd,
-# /etc/tierd.conf, the unit in /lib/systemd/system.  A build configured with
-# another prefix (CMake's default /usr/local: /usr/local/etc/tierd.conf) or
-# with sanitizers is rebuilt here from the same sources with prefix /usr
-# (incremental, in VM_CACHE/systemd-build).
-cache_var() { sed -n "s/^$1:[A-Z]*=//p" "$BUILD/CMakeCache.txt" 2>/dev/null; }
-INSTALL_BUILD=$BUILD
-if [ "$(cache_var CMAKE_INSTALL_PREFIX)" != /usr ] || [ "$(cache_var TIERD_SANITIZE)" = ON ] ||
-   [ "$(cache_var TIERD_STATIC)" = ON ]; then
-  INSTALL_BUILD=$VM_CACHE/systemd-build
-  say "configuring $INSTALL_BUILD (prefix /usr, no tests, no sanitizers) from $SRC"
-  cmake -S "$SRC" -B "$INSTALL_BUILD" -DCMAKE_INSTALL_PREFIX=/usr -DTIERD_BUILD_TESTS=OFF \
-    -DTIERD_SANITIZE=OFF -DTIERD_STATIC=OFF > "$VM_CACHE/systemd-build.log" 2>&1 ||
-    { tail -20 "$VM_CACHE/systemd-build.log" >&2; die "cmake configure of $INSTALL_BUILD failed"; }
-fi
-cmake --build "$INSTALL_BUILD" -j"$(nproc)" >> "$VM_CACHE/systemd-build.log" 2>&1 ||
-  { tail -30 "$VM_CACHE/systemd-build.log" >&2; die "building tierd in $INSTALL_BUILD failed"; }
-[ -x "$INSTALL_BUILD/daemon/tierd" ] || skip "tierd is not built in $INSTALL_BUILD"
-say "tierd built in $INSTALL_BUILD, $(elapsed)s"
+# tierd is installed from its Debian package, as an admin would install it:
+# conf/debian/build-deb.sh builds tierd_<version>_<arch>.deb from the same
+# sources (Debian's build flags, prefix /usr, CPack, lintian) in
+# VM_CACHE/systemd-deb-build (incremental), and the guest installs it with
+# `apt-get install ./tierd_*.deb`, so the maintainer scripts run under the
+# real systemd.  --build-dir only names the tree the ctest runs from.
+DEB_BUILD=$VM_CACHE/systemd-deb-build
+: > "$VM_CACHE/systemd-build.log"
+set +e
+DEB=$(JOBS=$(nproc) bash "$SRC/conf/debian/build-deb.sh" "$DEB_BUILD" 2>"$VM_CACHE/systemd-build.log")
+rc=$?
+set -e
+[ $rc -eq 0 ] && [ -f "$DEB" ] || { tail -30 "$VM_CACHE/systemd-build.log" >&2; die "building the package failed ($rc)"; }
+say "package $(basename "$DEB") built in $DEB_BUILD, $(elapsed)s"
+sed -n '/^build-deb: lintian/,$p' "$VM_CACHE/systemd-build.log" | grep -v 'not recommended' | sed 's/^/  /' >&2
 
 # The disk image: a copy of the cached tree (hard links: the tree is never
-# written to, every file added below is a new file), tierd installed into it,
-# the scenario and its service, then mkfs.ext4 -d.  No loop mount, no root
+# written to, every file added below is a new file), the package, the
+# scenario and its service, then mkfs.ext4 -d.  No loop mount, no root
 # needed for this part.
 RUNDIR=$(mktemp -d "$VM_CACHE/systemd-rootfs/run.XXXXXX")
 trap 'rm -rf "$RUNDIR"' EXIT
 STAGE=$RUNDIR/root
 cp -al "$ROOTFS" "$STAGE"
-DESTDIR=$STAGE cmake --install "$INSTALL_BUILD" > "$RUNDIR/install.log" 2>&1 ||
-  { cat "$RUNDIR/install.log" >&2; die "cmake --install failed"; }
-sed 's/^/  /' "$RUNDIR/install.log" | grep -v '^  -- Install configuration' >&2 || true
-if [ "$(id -u)" = 0 ]; then
-  # The guest has exactly the libraries of its packages: nothing missing?
-  miss=$(chroot "$STAGE" ldd /usr/sbin/tierd /usr/bin/tierctl 2>&1 | grep 'not found' || true)
-  [ -z "$miss" ] || die "tierd/tierctl need libraries the root file system lacks (add the package to build-rootfs.sh): $miss"
-fi
 G=$STAGE/usr/local/lib/tierd-vmtest
 mkdir -p "$G"
-# What `cmake --install` must have put where a distribution would; reported by
-# the guest scenario as PASS/FAIL lines (host-checks).
+install -m 644 "$DEB" "$G/"
+# What the package must hold, and where (Debian 12's places), checked on the
+# .deb itself; reported by the guest scenario as PASS/FAIL lines.
 {
+  dpkg-deb -c "$DEB" | awk '{print $6}' | sed 's#^\.##' > "$RUNDIR/deb.files"
   for f in /usr/sbin/tierd /usr/bin/tierctl /lib/systemd/system/tierd.service /etc/tierd.conf \
-           /usr/share/man/man8/tierd.8 /usr/share/man/man8/tierctl.8 /usr/share/man/man5/tierd.conf.5; do
-    if [ -e "$STAGE$f" ]; then echo "PASS: cmake --install installed $f"; else echo "FAIL: cmake --install did not install $f"; fi
+           /usr/share/man/man8/tierd.8.gz /usr/share/man/man8/tierctl.8.gz /usr/share/man/man5/tierd.conf.5.gz \
+           /usr/share/bash-completion/completions/tierctl /usr/share/bash-completion/completions/tierd \
+           /usr/lib/systemd/catalog/tierd.catalog /usr/share/doc/tierd/copyright /usr/share/doc/tierd/changelog.gz; do
+    if grep -qx "$f" "$RUNDIR/deb.files"; then echo "PASS: the package ships $f"; else echo "FAIL: the package does not ship $f"; fi
   done
-  u=$STAGE/lib/systemd/system/tierd.service
-  if grep -q '^ExecStart=/usr/sbin/tierd$' "$u" 2>/dev/null; then echo "PASS: the installed unit runs ExecStart=/usr/sbin/tierd"
-  else echo "FAIL: the installed unit's ExecStart is '$(grep '^ExecStart=' "$u" 2>/dev/null)', not /usr/sbin/tierd"; fi
+  if grep -q -e '^/usr/include' -e '\.a$' -e '\.pc$' "$RUNDIR/deb.files"; then echo "FAIL: the package ships development files"
+  else echo "PASS: no development files (libtier-dev) in the package"; fi
+  name=$(basename "$DEB")
+  case $name in tierd_*_"$(dpkg --print-architecture)".deb) echo "PASS: file name $name is tierd_<version>_<arch>.deb" ;;
+    *) echo "FAIL: file name $name is not tierd_<version>_<arch>.deb" ;; esac
+  dep=$(dpkg-deb -f "$DEB" Depends)
+  echo "INFO: Depends: $dep"
+  ok=1; for l in libc6 libsystemd0 libnuma1 libjson-c5 libinih1 libcgroup2; do case $dep in *"$l "*|*"$l,"*|*"$l") ;; *) ok=0 ;; esac; done
+  if [ $ok = 1 ]; then echo "PASS: Depends (dpkg-shlibdeps) names every shared library's package"; else echo "FAIL: Depends lacks a library package: $dep"; fi
+  if dpkg-deb --ctrl-tarfile "$DEB" | tar -xO ./conffiles 2>/dev/null | grep -qx /etc/tierd.conf; then echo "PASS: /etc/tierd.conf is a conffile"
+  else echo "FAIL: /etc/tierd.conf is not a conffile"; fi
+  unit=$(dpkg-deb --fsys-tarfile "$DEB" | tar -xO ./lib/systemd/system/tierd.service)
+  if grep -q '^ExecStart=/usr/sbin/tierd$' <<< "$unit"; then echo "PASS: the packaged unit runs ExecStart=/usr/sbin/tierd"
+  else echo "FAIL: the packaged unit's ExecStart is '$(grep '^ExecStart=' <<< "$unit")', not /usr/sbin/tierd"; fi
+  for s in postinst prerm postrm; do
+    if dpkg-deb --ctrl-tarfile "$DEB" | tar -xO "./$s" 2>/dev/null | grep -q 'deb-systemd-'; then echo "PASS: $s uses deb-systemd-helper/deb-systemd-invoke"
+    else echo "FAIL: $s does not handle the service"; fi
+  done
+  if grep -q '^build-deb: lintian: clean' "$VM_CACHE/systemd-build.log"; then echo "PASS: lintian -I --pedantic: no finding (reviewed overrides: conf/debian/lintian-overrides)"
+  elif grep -q '^build-deb: lintian' "$VM_CACHE/systemd-build.log"; then echo "FAIL: lintian reported findings (see $VM_CACHE/systemd-build.log)"
+  else echo "INFO: lintian is not installed on the host: not run"; fi
 } > "$G/host-checks"
 grep -a '^FAIL' "$G/host-checks" >&2 || true
-# So the rest of the scenario can still run when the config was not installed
-# (the FAIL above is counted):
-[ -e "$STAGE/etc/tierd.conf" ] || install -m 644 "$SRC/conf/tierd.conf" "$STAGE/etc/tierd.conf"
+if [ "$(id -u)" = 0 ]; then
+  # The guest has exactly the libraries of its packages: nothing missing?
+  mkdir -p "$STAGE/tmp/deb"; dpkg-deb -x "$DEB" "$STAGE/tmp/deb"
+  miss=$(chroot "$STAGE" ldd /tmp/deb/usr/sbin/tierd /tmp/deb/usr/bin/tierctl 2>&1 | grep 'not found' || true)
+  rm -rf "$STAGE/tmp/deb"
+  [ -z "$miss" ] || die "tierd/tierctl need libraries the root file system lacks (add the package to build-rootfs.sh): $miss"
+fi
 cp "$HERE/guest/scenario.sh" "$G/"
 if [ -n "$GUEST_CMD" ]; then
   printf '#!/bin/bash\necho "@@TIERD_VM_READY uptime=$(cut -d" " -f1 /proc/uptime)@@"\nbash -c %q\nrc=$?\necho "@@TIERD_VM_EXIT=$rc@@"\nsystemctl poweroff --no-block\n' \

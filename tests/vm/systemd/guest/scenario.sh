@@ -1,16 +1,20 @@
 #!/bin/bash
 # The systemd VM scenario (tests/vm/systemd): runs inside the Debian guest as
-# tierd-vmtest.service, as root, with systemd as PID 1 and tierd installed
-# by `cmake --install` (/usr/sbin/tierd, /lib/systemd/system/tierd.service,
-# /etc/tierd.conf).  Every check prints PASS:, FAIL: or SKIPPED: (a feature
-# not in this tierd), then the summary and @@TIERD_VM_EXIT=<0|1>@@ on the
-# serial console, and the machine powers off.
+# tierd-vmtest.service, as root, with systemd as PID 1.  tierd comes as its
+# Debian package (tierd_<version>_<arch>.deb, built on the host by
+# conf/debian/build-deb.sh) and is installed here with apt-get, so its
+# maintainer scripts run under the real systemd.  Every check prints PASS:,
+# FAIL: or SKIPPED: (a feature not in this tierd), then the summary and
+# @@TIERD_VM_EXIT=<0|1>@@ on the serial console, and the machine powers off.
 #
-# Order matters, each step builds on the last: start (notify/READY) -> guard
-# writes the knob -> socket permissions -> journal fields -> reload good and
-# broken -> relief moves another user's pages -> fencing -> stop restores
-# everything -> SIGKILL then start restores from the state file -> a hung
-# loop is killed by the watchdog and restarted -> systemd-analyze security.
+# Order matters, each step builds on the last: apt-get install (enabled,
+# started) -> start (notify/READY) -> guard writes the knob -> journalctl -x
+# explains it (catalog) -> the metrics textfile under the unit's sandbox ->
+# socket permissions -> journal fields -> reload good and broken -> relief
+# moves another user's pages -> fencing -> stop restores everything ->
+# SIGKILL then start restores from the state file -> a hung loop is killed
+# by the watchdog and restarted -> systemd-analyze security -> upgrade
+# restarts, remove stops and keeps the config, purge leaves nothing.
 set -u
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin LC_ALL=C
 
@@ -74,6 +78,157 @@ MID_KNOB=73cfe3be7a5843c4829307b0df5a7d15
 MID_RESTORE=9a76cef60de74a02b51b671ffa41d518
 MID_GUARD=8cadf2fe4c494d78b0ad8b97340ad0a5
 MID_UNIT_STARTED=39f53479d3a045ac8e11786248231fbf   # systemd: "Started UNIT"
+DEB=$(ls /usr/local/lib/tierd-vmtest/tierd_*.deb 2>/dev/null | head -1)
+export DEBIAN_FRONTEND=noninteractive
+
+# ---------------------------------------------------------------- package
+# Paths named *tierd* where a package or its scripts could put them (not
+# all of /usr: find is slow under TCG; not the test's /usr/local/lib).
+tierd_paths() {
+  find /etc /lib/systemd /usr/lib /usr/sbin /usr/bin /usr/share/doc /usr/share/man /usr/share/bash-completion \
+    /usr/share/lintian /var/lib/systemd /var/lib/dpkg/info /var/lib/prometheus /run -name '*tierd*' 2>/dev/null | sort
+}
+# apt-get install ./tierd_*.deb: the postinst enables and starts the unit
+# (deb-systemd-helper, deb-systemd-invoke), systemd's dpkg trigger adds the
+# journal catalog.  Then stopped again, so "start" below starts it cold.
+pkg_install() {
+  section "package: apt-get install ./$(basename "$DEB")"
+  tierd_paths > /tmp/tierd-paths.before
+  local t0 rc
+  t0=$(now_ms)
+  apt-get install -y --no-install-recommends "$DEB" > /tmp/apt-install.log 2>&1; rc=$?
+  sed 's/^/   apt> /' /tmp/apt-install.log | grep -v -e '^   apt> $' | tail -12
+  info "apt-get install took $(( $(now_ms) - t0 )) ms"
+  ok "apt-get install ./$(basename "$DEB") succeeded (offline: the dependencies are installed), rc $rc" [ $rc = 0 ]
+  ok "dpkg: tierd $(dpkg-query -W -f='${Version}' tierd 2>/dev/null) is installed" \
+    [ "$(dpkg-query -W -f='${Status}' tierd 2>/dev/null)" = "install ok installed" ]
+  dpkg -L tierd > /tmp/tierd.files 2>/dev/null
+  local f missing=
+  for f in /usr/sbin/tierd /usr/bin/tierctl /lib/systemd/system/tierd.service /etc/tierd.conf \
+           /usr/share/man/man8/tierd.8.gz /usr/share/man/man5/tierd.conf.5.gz \
+           /usr/share/bash-completion/completions/tierctl /usr/lib/systemd/catalog/tierd.catalog; do
+    [ -e "$f" ] || missing="$missing $f"
+  done
+  ok "the package's files are in place (dpkg -L: $(wc -l < /tmp/tierd.files) paths)${missing:+; missing:$missing}" [ -z "$missing" ]
+  ok "/etc/tierd.conf is registered as a conffile" sh -c "dpkg-query -W -f='\${Conffiles}' tierd | grep -q '^ /etc/tierd.conf '"
+  ok "postinst enabled the unit (is-enabled: $(systemctl is-enabled tierd.service 2>&1))" \
+    [ "$(systemctl is-enabled tierd.service)" = enabled ]
+  ok "postinst started it (is-active: $(prop ActiveState)/$(prop SubState))" [ "$(prop ActiveState)/$(prop SubState)" = active/running ]
+  ok "systemd's trigger added the catalog (journalctl --list-catalog has the guard's entry)" \
+    sh -c "journalctl --list-catalog 2>/dev/null | grep -q '^$MID_GUARD tierd: '"
+  ok "tierctl answers: $(tierctl status --json 2>/dev/null | jq -r '"tierd \(.daemon.version), \(.tiers | length) tiers"')" \
+    sh -c 'tierctl status >/dev/null'
+  systemctl stop tierd.service
+  ok "stopped again for the cold start below; demotion_enabled still the admin's true" knob_is true
+}
+
+# journalctl -x prints the catalog's explanation next to the guard's trip.
+catalog_check() {
+  section "journalctl -x -u tierd: the catalog explains the guard trip"
+  journalctl -x -u tierd.service --no-pager -o short-monotonic MESSAGE_ID=$MID_GUARD > /tmp/journal-x.txt 2>&1
+  sed -n '1,14p' /tmp/journal-x.txt | sed 's/^/   /'
+  ok "journalctl -x shows the guard entry's subject next to the trip" grep -q 'Subject: tierd demotion guard: trip' /tmp/journal-x.txt
+  ok "and its explanation (why, what to do)" \
+    sh -c "grep -q 'Why it exists' /tmp/journal-x.txt && grep -q 'What to do' /tmp/journal-x.txt"
+}
+
+# [daemon] metrics_textfile under the hardened unit: ProtectSystem=strict
+# refuses /var until a drop-in allows exactly that directory.
+metrics_check() {
+  section "metrics: the textfile for node_exporter under the unit's sandbox"
+  local dir=/var/lib/prometheus/node-exporter g
+  mkdir -p $dir   # what the prometheus-node-exporter package creates
+  printf '[daemon]\nmetrics_textfile = %s/tierd.prom\nmetrics_interval = 1s\n' $dir > "$DROP/60-metrics.conf"
+  g=$(gen); reload_to $((g + 1)) || fail "reload with metrics_textfile (last_reload $(st .daemon.last_reload))"
+  refused() { journalctl -u tierd.service --no-pager -o cat | grep -q "metrics: writing $dir/tierd.prom failed: .*Read-only file system"; }
+  ok "without a drop-in the sandbox refuses the write, and the journal says so" wait_for 5 refused
+  journalctl -u tierd.service --no-pager -o cat | grep -m1 'metrics: writing' | cut -c1-240 | sed 's/^/   journal: /'
+  ok "tierctl status shows the error" sh -c "tierctl status --json | jq -r .metrics.last_error | grep -q 'Read-only file system'"
+  mkdir -p $UNITD
+  printf '[Service]\nReadWritePaths=%s\n' $dir > $UNITD/60-metrics.conf
+  systemctl daemon-reload
+  systemctl restart tierd.service
+  info "drop-in $UNITD/60-metrics.conf: ReadWritePaths=$(prop ReadWritePaths)"
+  written() { [ -s $dir/tierd.prom ]; }
+  ok "with ReadWritePaths=$dir the textfile is written" wait_for 10 written
+  ok "mode 0644 for node_exporter's user despite UMask=0077 ($(stat -c '%a %U' $dir/tierd.prom 2>/dev/null))" \
+    [ "$(stat -c %a $dir/tierd.prom 2>/dev/null)" = 644 ]
+  ok "no temp file left ($(ls -A $dir | tr '\n' ' '))" [ "$(ls -A $dir)" = tierd.prom ]
+  grep -E '^tierd_(build_info|node_free_bytes|guard_trips_total|demotion_enabled) ' $dir/tierd.prom | head -5 | sed 's/^/   /'
+  ok "tierctl metrics and the textfile have the same series" \
+    sh -c "[ \"\$(tierctl metrics | grep -v '^#' | cut -d' ' -f1 | sort)\" = \"\$(grep -v '^#' $dir/tierd.prom | cut -d' ' -f1 | sort)\" ]"
+  ok "the file is only writable there: /var/lib/prometheus itself stays read-only for tierd" \
+    sh -c "nsenter -t $(prop MainPID) -m sh -c 'touch /var/lib/prometheus/x' 2>/dev/null; [ ! -e /var/lib/prometheus/x ]"
+  rm -f "$DROP/60-metrics.conf"
+  g=$(gen); reload_to $((g + 1)) || fail "reload without metrics_textfile"
+  ok "metrics_textfile removed + reload: the file is gone (no stale series)" sh -c "[ ! -e $dir/tierd.prom ]"
+  rm -f $UNITD/60-metrics.conf; systemctl daemon-reload
+  rm -rf /var/lib/prometheus
+}
+
+# Upgrade (reinstall: prerm upgrade, postinst configure OLD) restarts tierd
+# and keeps the admin's edits; remove stops it (the host restored) and keeps
+# the config; purge leaves nothing of tierd behind.  dpkg directly (apt-get
+# calls the same scripts; dpkg is much faster under TCG).
+pkg_upgrade_remove_purge() {
+  section "package: upgrade restarts, remove stops, purge leaves nothing"
+  local p0 p1 rc
+  systemctl start tierd.service
+  p0=$(prop MainPID)
+  dpkg -i "$DEB" > /tmp/apt-reinstall.log 2>&1; rc=$?
+  p1=$(prop MainPID)
+  ok "dpkg -i of the same package again (the upgrade path) rc $rc restarted tierd (MainPID $p0 -> $p1)" \
+    [ $rc = 0 -a "$p1" != "$p0" -a "$p1" != 0 -a "$(prop ActiveState)" = active ]
+  ok "the admin's edit of /etc/tierd.conf survived (conffile kept: $(grep -m1 '^interval' $CONF))" grep -q '^interval = 500ms$' $CONF
+  ok "still enabled" [ "$(systemctl is-enabled tierd.service)" = enabled ]
+  # tierd holds demotion off when the package goes: removal must give it back.
+  pressure_on
+  wait_for 20 knob_is false || fail "guard did not trip before the removal"
+  info "before removal: demotion_enabled=$(knob), tierd pid $(prop MainPID)"
+  dpkg -r tierd > /tmp/apt-remove.log 2>&1; rc=$?
+  pressure_off
+  ok "dpkg -r tierd (remove), rc $rc" [ $rc = 0 ]
+  ok "prerm stopped tierd, which restored demotion_enabled=true" knob_is true
+  ok "no tierd process left" sh -c '! pgrep -x tierd >/dev/null'
+  ok "the unit and the binaries are gone" sh -c '[ ! -e /lib/systemd/system/tierd.service ] && [ ! -e /usr/sbin/tierd ] && [ ! -e /usr/bin/tierctl ]'
+  ok "the configuration is kept on remove (dpkg: $(dpkg-query -W -f='${Status}' tierd 2>/dev/null))" \
+    sh -c "[ -f $CONF ] && [ \"\$(dpkg-query -W -f='\${Status}' tierd)\" = 'deinstall ok config-files' ]"
+  # The admin removes the drop-ins they made (not the package's files);
+  # then purge must leave nothing of tierd anywhere.
+  rm -rf "$DROP"/*.conf "$UNITD" /run/systemd/system/tierd.service.d
+  systemctl daemon-reload
+  dpkg -P tierd > /tmp/apt-purge.log 2>&1; rc=$?
+  ok "dpkg -P tierd (purge), rc $rc" [ $rc = 0 ]
+  ok "dpkg no longer knows tierd" sh -c '! dpkg-query -W tierd >/dev/null 2>&1'
+  ok "/etc/tierd.conf and /etc/tierd.conf.d are gone" sh -c "[ ! -e $CONF ] && [ ! -e $DROP ]"
+  ok "/run/tierd is gone" [ ! -e /run/tierd ]
+  ok "the enablement symlink and deb-systemd-helper's state are gone" \
+    sh -c '[ ! -e /etc/systemd/system/multi-user.target.wants/tierd.service ] &&
+           ! find /var/lib/systemd/deb-systemd-helper-enabled /var/lib/systemd/deb-systemd-helper-masked -name "*tierd*" 2>/dev/null | grep -q .'
+  ok "systemd forgot the unit (LoadState=$(prop LoadState))" [ "$(prop LoadState)" = not-found ]
+  ok "the catalog entries are gone (the trigger ran again)" sh -c "! journalctl --list-catalog 2>/dev/null | grep -q '^$MID_GUARD '"
+  # A directory of dpkg -L that another package owns too (/usr/share/doc) stays.
+  left=$(while read -r f; do [ -e "$f" ] && echo "$f"; done < /tmp/tierd.files | while read -r f; do
+    [ -d "$f" ] && dpkg -S "$f" >/dev/null 2>&1 && continue; echo "$f"; done | head -5)
+  ok "no file of the package is left (dpkg -L before the removal; shared directories aside)${left:+: $left}" [ -z "$left" ]
+  tierd_paths > /tmp/tierd-paths.after
+  # Runtime state of the test's own transient units, and the runtime
+  # property drop-ins PID 1 keeps for units whose AllowedMemoryNodes=
+  # fencing set and reset (shown below, not the package's files).
+  new=$(comm -13 /tmp/tierd-paths.before /tmp/tierd-paths.after |
+    grep -v -e '^/run/systemd/transient' -e '^/run/systemd/units' -e '^/run/systemd/system.control/' | head -5)
+  ok "no path named *tierd* that was not there before the installation${new:+: $new}" [ -z "$new" ]
+  for f in $(find /run/systemd/system.control -type f 2>/dev/null | head -8); do
+    info "left by PID 1 for fencing's runtime properties: $f: $(tr '\n' ' ' < "$f" | cut -c1-120)"
+  done
+  ok "host restored: demotion_enabled is the admin's true" knob_is true
+  find /sys/fs/cgroup -name cpuset.mems -exec sh -c 'for f; do echo "$f=$(cat "$f")"; done' _ {} + | sort > /tmp/cpuset.purged
+  find /sys/fs/cgroup -name cgroup.subtree_control -exec sh -c 'for f; do echo "$f=$(cat "$f")"; done' _ {} + | sort > /tmp/subtree.purged
+  changed=$(cmp_before_after /tmp/subtree.before /tmp/subtree.purged)
+  ok "host restored: every cgroup.subtree_control as before tierd${changed:+: $changed}" [ -z "$changed" ]
+  changed=$(cmp_before_after /tmp/cpuset.before /tmp/cpuset.purged)
+  ok "host restored: every cpuset.mems as before tierd${changed:+: $changed}" [ -z "$changed" ]
+}
 
 echo "@@TIERD_VM_READY uptime=$(up)@@"
 section "guest"
@@ -112,6 +267,8 @@ find /sys/fs/cgroup -name cgroup.subtree_control -exec sh -c 'for f; do echo "$f
 PLAIN_MEMS0=$(mems_allowed "$PLAIN_PID") GRANTED_MEMS0=$(mems_allowed "$GRANTED_PID")
 info "demotion_enabled=$(knob); tierd-vm-plain pid $PLAIN_PID Mems_allowed_list=$PLAIN_MEMS0;" \
   "cpuset.mems files: $(wc -l < /tmp/cpuset.before)"
+
+pkg_install
 
 # ---------------------------------------------------------------- start
 section "systemctl enable --now / start: Type=notify, READY=1"
@@ -154,6 +311,8 @@ pressure_off   # the guard keeps holding: node1 never gets above the release lin
 ok "tierd recorded demotion_enabled_original=true" [ "$(st .demotion_enabled_original)" = true ]
 ok "the knob write is an action with result ok" \
   [ "$(st '[.actions[] | select(.target | test("demotion_enabled")) | .result] | first')" = ok ]
+catalog_check
+metrics_check
 
 # ---------------------------------------------------------------- socket
 section "control socket: root, socket_group, others"
@@ -423,6 +582,7 @@ echo "EXPOSURE: ${score:-unknown}"
 section "final stop"
 systemctl stop tierd.service
 ok "final stop: demotion_enabled is the admin's true again" knob_is true
+pkg_upgrade_remove_purge
 if [ $NFAIL -gt 0 ]; then
   echo "== tierd journal (last 60 lines)"
   journalctl -u tierd.service --no-pager -o short-monotonic | tail -60
