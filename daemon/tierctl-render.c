@@ -79,6 +79,18 @@ static const char *balancing_name(long long mode)
 	}
 }
 
+/* pages * page_size as text; "?" when the product does not fit in 64 bits
+ * (a hostile or broken daemon can send any numbers: a wrapped product would
+ * show a wrong size, and a signed overflow is undefined behaviour). */
+static void fmt_pages(char *buf, size_t size, long long pages, long long page_size)
+{
+	long long bytes;
+	if (__builtin_mul_overflow(pages, page_size, &bytes))
+		snprintf(buf, size, "?");
+	else
+		tierctl_fmt_bytes(buf, size, bytes);
+}
+
 static void render_node_row(FILE *f, struct json_object *node, long long page_size)
 {
 	char total[32], free_[32], mn[32], lo[32], hi[32], head[32], tgt[64], fb[64];
@@ -90,20 +102,22 @@ static void render_node_row(FILE *f, struct json_object *node, long long page_si
 	/* FREE comes from the zones when known, so it compares with the
 	 * watermarks beside it (nodeN/meminfo is read at another instant). */
 	long long tb = get_ll(node, "mem_total_bytes", -1);
-	long long fbytes = zones_known ? fp * page_size : get_ll(node, "mem_free_bytes", -1);
+	long long fbytes = get_ll(node, "mem_free_bytes", -1);
 	if (tb >= 0)
 		tierctl_fmt_bytes(total, sizeof(total), tb);
 	else
 		snprintf(total, sizeof(total), "?");
-	if (fbytes >= 0)
+	if (zones_known)
+		fmt_pages(free_, sizeof(free_), fp, page_size);
+	else if (fbytes >= 0)
 		tierctl_fmt_bytes(free_, sizeof(free_), fbytes);
 	else
 		snprintf(free_, sizeof(free_), "?");
 	if (zones_known) {
-		tierctl_fmt_bytes(mn, sizeof(mn), get_ll(node, "min_pages", 0) * page_size);
-		tierctl_fmt_bytes(lo, sizeof(lo), get_ll(node, "low_pages", 0) * page_size);
-		tierctl_fmt_bytes(hi, sizeof(hi), get_ll(node, "high_pages", 0) * page_size);
-		tierctl_fmt_bytes(head, sizeof(head), get_ll(node, "headroom_pages", 0) * page_size);
+		fmt_pages(mn, sizeof(mn), get_ll(node, "min_pages", 0), page_size);
+		fmt_pages(lo, sizeof(lo), get_ll(node, "low_pages", 0), page_size);
+		fmt_pages(hi, sizeof(hi), get_ll(node, "high_pages", 0), page_size);
+		fmt_pages(head, sizeof(head), get_ll(node, "headroom_pages", 0), page_size);
 	} else {
 		snprintf(mn, sizeof(mn), "-");
 		snprintf(lo, sizeof(lo), "-");
