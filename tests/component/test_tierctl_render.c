@@ -4,7 +4,8 @@
  * broken daemon could send: the regression inputs of the fuzz corpus
  * (tests/fuzz/corpus/tierctl-reply/regress-*), rendered into memory, with
  * the text a user would see checked.  Issue 15: products that overflowed
- * (a wrong HEADROOM, undefined behaviour).
+ * (a wrong HEADROOM, undefined behaviour) and members of the wrong type
+ * (json-c assert()s in its array functions: tierctl aborted).
  */
 #include "testutil.h"
 
@@ -84,10 +85,43 @@ static void test_headroom_overflow(void **state)
 	json_object_put(d);
 }
 
+static void test_wrong_types(void **state)
+{
+	(void)state;
+	struct json_object *d = reply_data("regress-render-wrong-types");
+	char *out = render(tierctl_render_status, d);
+	/* "tiers": 5 and "nodes": {...} read as no tiers and no nodes. */
+	assert_non_null(strstr(out, "No memory tiers reported by the kernel"));
+	assert_null(strstr(out, "NODE"));
+	/* A null warning prints as null, not as printf's "(null)". */
+	assert_non_null(strstr(out, "warning: null\nwarning: 3\n"));
+	/* "failures": [...] is not an object: no failures line. */
+	assert_null(strstr(out, "failures:"));
+	assert_non_null(strstr(out, "Last actions:\n  none\n"));
+	free(out);
+	json_object_put(d);
+}
+
+static void test_idlist_edges(void **state)
+{
+	(void)state;
+	struct json_object *d = reply_data("regress-render-idlist-edges");
+	char *out = render(tierctl_render_topology, d);
+	/* A run ending at LLONG_MAX: no b + 1 overflow; non-object entries of
+	 * "tiers" and "nodes" are skipped. */
+	assert_non_null(strstr(out, "Tier 4 (fastest): nodes 9223372036854775806-9223372036854775807\n"));
+	char *row = node0_row(out);
+	assert_non_null(strstr(row, "  9223372036854775807"));
+	free(out);
+	json_object_put(d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_headroom_overflow),
+		cmocka_unit_test(test_wrong_types),
+		cmocka_unit_test(test_idlist_edges),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
