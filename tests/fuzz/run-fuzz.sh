@@ -84,7 +84,9 @@ for h in "${HARNESSES[@]}"; do
     verdict="FAILED (exit $rc)"
     failed+=("$h")
     echo "---- $h: FAILED after ${took} s; libFuzzer's report:"
-    grep -vE '^#[0-9]+[[:space:]]+(NEW|REDUCE|pulse|INITED)' "$log" | tail -60
+    # From the first report line (sanitizer, FUZZ_CHECK, assert, signal) on.
+    first=$(grep -nE 'ERROR: |runtime error:|property does not hold|Assertion|deadly signal|SUMMARY: ' "$log" | head -1 | cut -d: -f1)
+    sed -n "${first:-1},\$p" "$log" | grep -vE '^#[0-9]+[[:space:]]+(NEW|REDUCE|pulse|INITED)' | head -80
     for a in $artifacts; do echo "input saved: $dir/$a"; done
     echo "reproduce: $bin $dir/${artifacts%%$'\n'*}"
   else
