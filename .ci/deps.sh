@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install what tierd needs to build and test on Debian 12 (bookworm).
 # Idempotent: installs only what is missing; needs root (or sudo).
+#   .ci/deps.sh [--vm] [--fuzz]
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config libnuma-dev libsystemd-dev libcgroup-dev libinih-dev
       libjson-c-dev libcmocka-dev numactl util-linux procps jq
@@ -11,12 +12,19 @@ pkgs=(build-essential cmake pkg-config libnuma-dev libsystemd-dev libcgroup-dev 
 # Only their binaries are used; these two packages ship services that
 # Debian starts on installation (where systemd runs): see below.
 services=(prometheus prometheus-node-exporter)
-if [[ "${1:-}" == "--vm" ]]; then
-  # The tiered-VM tests (tests/vm) also need these; the harness installs them itself too.
-  pkgs+=(qemu-system-x86 busybox-static cpio kmod xz-utils ndctl daxctl stress-ng jq
-        # vm/systemd builds the Debian package (conf/debian/build-deb.sh) and lints it
-        dpkg-dev lintian)
-fi
+for arg in "$@"; do
+  case $arg in
+    --vm)
+      # The tiered-VM tests (tests/vm) also need these; the harness installs them itself too.
+      pkgs+=(qemu-system-x86 busybox-static cpio kmod xz-utils ndctl daxctl stress-ng jq
+             # vm/systemd builds the Debian package (conf/debian/build-deb.sh) and lints it
+             dpkg-dev lintian) ;;
+    --fuzz)
+      # tests/fuzz/run-fuzz.sh: clang, and compiler-rt's libFuzzer, ASan and
+      # UBSan runtimes (Debian 12 packages them apart from clang).
+      pkgs+=(clang libclang-rt-14-dev) ;;
+  esac
+done
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

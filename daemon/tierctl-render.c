@@ -2,6 +2,7 @@
 #include "tierctl-render.h"
 
 #include <inttypes.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,27 @@ static struct json_object *get(struct json_object *o, const char *key)
 static bool is_null(struct json_object *v)
 {
 	return v == NULL || json_object_is_type(v, json_type_null);
+}
+
+/* The daemon's reply is input: any member may have any type.  json-c's
+ * array functions assert() the type (and abort tierctl) and the object
+ * iterator dereferences NULL on a non-object, so arrays and objects are
+ * only ever reached through these.  A member of the wrong type reads as
+ * empty. */
+static size_t arr_len(struct json_object *a)
+{
+	return a && json_object_is_type(a, json_type_array) ? json_object_array_length(a) : 0;
+}
+
+/* json_object_get_string(NULL) is NULL, which printf's %s must not get. */
+static const char *get_or(const char *s, const char *dflt)
+{
+	return s ? s : dflt;
+}
+
+static struct json_object *arr_get(struct json_object *a, size_t i)
+{
+	return i < arr_len(a) ? json_object_array_get_idx(a, i) : NULL;
 }
 
 static long long get_ll(struct json_object *o, const char *key, long long dflt)
@@ -51,12 +73,12 @@ const char *tierctl_fmt_bytes(char *buf, size_t size, long long bytes)
 /* [1,2,5] -> "1-2,5" */
 static void fmt_idlist(struct json_object *arr, char *buf, size_t size)
 {
-	size_t n = arr && json_object_is_type(arr, json_type_array) ? json_object_array_length(arr) : 0;
+	size_t n = arr_len(arr);
 	size_t off = 0;
 	buf[0] = '\0';
 	for (size_t i = 0; i < n && off < size; i++) {
-		long long a = json_object_get_int64(json_object_array_get_idx(arr, i)), b = a;
-		while (i + 1 < n && json_object_get_int64(json_object_array_get_idx(arr, i + 1)) == b + 1) {
+		long long a = json_object_get_int64(arr_get(arr, i)), b = a;
+		while (i + 1 < n && b < LLONG_MAX && json_object_get_int64(arr_get(arr, i + 1)) == b + 1) {
 			b++;
 			i++;
 		}
@@ -79,6 +101,18 @@ static const char *balancing_name(long long mode)
 	}
 }
 
+/* pages * page_size as text; "?" when the product does not fit in 64 bits
+ * (a hostile or broken daemon can send any numbers: a wrapped product would
+ * show a wrong size, and a signed overflow is undefined behaviour). */
+static void fmt_pages(char *buf, size_t size, long long pages, long long page_size)
+{
+	long long bytes;
+	if (__builtin_mul_overflow(pages, page_size, &bytes))
+		snprintf(buf, size, "?");
+	else
+		tierctl_fmt_bytes(buf, size, bytes);
+}
+
 static void render_node_row(FILE *f, struct json_object *node, long long page_size)
 {
 	char total[32], free_[32], mn[32], lo[32], hi[32], head[32], tgt[64], fb[64];
@@ -90,20 +124,22 @@ static void render_node_row(FILE *f, struct json_object *node, long long page_si
 	/* FREE comes from the zones when known, so it compares with the
 	 * watermarks beside it (nodeN/meminfo is read at another instant). */
 	long long tb = get_ll(node, "mem_total_bytes", -1);
-	long long fbytes = zones_known ? fp * page_size : get_ll(node, "mem_free_bytes", -1);
+	long long fbytes = get_ll(node, "mem_free_bytes", -1);
 	if (tb >= 0)
 		tierctl_fmt_bytes(total, sizeof(total), tb);
 	else
 		snprintf(total, sizeof(total), "?");
-	if (fbytes >= 0)
+	if (zones_known)
+		fmt_pages(free_, sizeof(free_), fp, page_size);
+	else if (fbytes >= 0)
 		tierctl_fmt_bytes(free_, sizeof(free_), fbytes);
 	else
 		snprintf(free_, sizeof(free_), "?");
 	if (zones_known) {
-		tierctl_fmt_bytes(mn, sizeof(mn), get_ll(node, "min_pages", 0) * page_size);
-		tierctl_fmt_bytes(lo, sizeof(lo), get_ll(node, "low_pages", 0) * page_size);
-		tierctl_fmt_bytes(hi, sizeof(hi), get_ll(node, "high_pages", 0) * page_size);
-		tierctl_fmt_bytes(head, sizeof(head), get_ll(node, "headroom_pages", 0) * page_size);
+		fmt_pages(mn, sizeof(mn), get_ll(node, "min_pages", 0), page_size);
+		fmt_pages(lo, sizeof(lo), get_ll(node, "low_pages", 0), page_size);
+		fmt_pages(hi, sizeof(hi), get_ll(node, "high_pages", 0), page_size);
+		fmt_pages(head, sizeof(head), get_ll(node, "headroom_pages", 0), page_size);
 	} else {
 		snprintf(mn, sizeof(mn), "-");
 		snprintf(lo, sizeof(lo), "-");
@@ -130,8 +166,8 @@ void tierctl_render_topology(FILE *f, struct json_object *topo)
 {
 	struct json_object *tiers = get(topo, "tiers"), *nodes = get(topo, "nodes");
 	long long page_size = get_ll(topo, "page_size", 4096);
-	size_t ntiers = tiers ? json_object_array_length(tiers) : 0;
-	size_t nnodes = nodes ? json_object_array_length(nodes) : 0;
+	size_t ntiers = arr_len(tiers);
+	size_t nnodes = arr_len(nodes);
 
 	if (ntiers == 0) {
 		fprintf(f, "No memory tiers reported by the kernel%s.\n",
@@ -140,7 +176,7 @@ void tierctl_render_topology(FILE *f, struct json_object *topo)
 				: " (no /sys/devices/virtual/memory_tiering: kernel older than 6.1 or CONFIG_NUMA off)");
 	}
 	for (size_t t = 0; t < ntiers; t++) {
-		struct json_object *tier = json_object_array_get_idx(tiers, t);
+		struct json_object *tier = arr_get(tiers, t);
 		char list[128];
 		fmt_idlist(get(tier, "nodes"), list, sizeof(list));
 		fprintf(f, "%sTier %lld%s: nodes %s\n", t ? "\n" : "", get_ll(tier, "id", -1),
@@ -148,7 +184,7 @@ void tierctl_render_topology(FILE *f, struct json_object *topo)
 			list);
 		render_header(f);
 		for (size_t i = 0; i < nnodes; i++) {
-			struct json_object *node = json_object_array_get_idx(nodes, i);
+			struct json_object *node = arr_get(nodes, i);
 			if (get_ll(node, "tier", -1) == get_ll(tier, "id", -2))
 				render_node_row(f, node, page_size);
 		}
@@ -156,7 +192,7 @@ void tierctl_render_topology(FILE *f, struct json_object *topo)
 	/* Nodes outside any tier: memoryless CPU nodes, or no tiering at all. */
 	bool header = false;
 	for (size_t i = 0; i < nnodes; i++) {
-		struct json_object *node = json_object_array_get_idx(nodes, i);
+		struct json_object *node = arr_get(nodes, i);
 		if (!is_null(get(node, "tier")))
 			continue;
 		if (!header) {
@@ -269,8 +305,8 @@ static void render_fence(FILE *f, struct json_object *fe)
 	if (!is_null(dm))
 		fprintf(f, "  demotion vs fence: %s (answer: %s)\n", get_str(dm, "action", "?"), get_str(dm, "answer", "?"));
 	struct json_object *grants = get(fe, "grants");
-	for (size_t i = 0; grants && i < json_object_array_length(grants); i++)
-		fprintf(f, "  grant %s\n", json_object_to_json_string_ext(json_object_array_get_idx(grants, i),
+	for (size_t i = 0; i < arr_len(grants); i++)
+		fprintf(f, "  grant %s\n", json_object_to_json_string_ext(arr_get(grants, i),
 									  JSON_C_TO_STRING_PLAIN));
 }
 
@@ -295,7 +331,7 @@ static void render_relief(FILE *f, struct json_object *r)
 		get_str(r, "current_victim", "-"));
 	struct json_object *fails = get(r, "failures");
 	bool any = false;
-	if (!is_null(fails)) {
+	if (fails && json_object_is_type(fails, json_type_object)) {
 		json_object_object_foreach(fails, key, val)
 		{
 			if (json_object_get_int64(val) == 0)
@@ -343,8 +379,8 @@ void tierctl_render_status(FILE *f, struct json_object *st)
 	fmt_duration(ival, sizeof(ival), get_ll(d, "interval_usec", -1));
 	fprintf(f, "ticks:   %lld, interval %s, cost %s avg / %s max\n", get_ll(d, "ticks", 0), ival, cost, maxcost);
 	struct json_object *warn = get(st, "warnings");
-	for (size_t i = 0; warn && i < json_object_array_length(warn); i++)
-		fprintf(f, "warning: %s\n", json_object_get_string(json_object_array_get_idx(warn, i)));
+	for (size_t i = 0; i < arr_len(warn); i++)
+		fprintf(f, "warning: %s\n", get_or(json_object_get_string(arr_get(warn, i)), "null"));
 
 	struct json_object *de_orig = get(st, "demotion_enabled_original");
 	fprintf(f, "\n");
@@ -359,12 +395,12 @@ void tierctl_render_status(FILE *f, struct json_object *st)
 	render_topology_changes(f, get(st, "topology"));
 
 	struct json_object *acts = get(st, "actions");
-	size_t na = acts ? json_object_array_length(acts) : 0;
+	size_t na = arr_len(acts);
 	fprintf(f, "\nLast actions%s:\n", na ? " (newest first)" : "");
 	if (na == 0)
 		fprintf(f, "  none\n");
 	for (size_t i = na; i-- > 0;) {
-		struct json_object *a = json_object_array_get_idx(acts, i);
+		struct json_object *a = arr_get(acts, i);
 		char ago[32];
 		fmt_duration(ago, sizeof(ago), get_ll(a, "age_usec", -1));
 		const char *res = get_str(a, "result", "ok");

@@ -59,6 +59,7 @@
 #include <systemd/sd-device.h>
 
 #include <tier/topodiff.h>
+#include <tier/uevent.h>
 #include "tierd.h"
 #include "tierd-log.h"
 #include "tierd-topology.h"
@@ -397,29 +398,15 @@ static int start_udev(struct tierd *d, struct tierd_topology *T)
 	return 0;
 }
 
-/* One kernel uevent: "ACTION@DEVPATH\0ACTION=...\0DEVPATH=...\0SUBSYSTEM=...\0..." */
+/* One kernel uevent (format and parsing in tier/uevent.h); buf[len] is '\0'. */
 static void parse_kernel_uevent(struct tierd *d, const char *buf, size_t len)
 {
-	const char *action = NULL, *devpath = NULL, *subsystem = NULL;
-	if (len < 3 || !memchr(buf, '@', strnlen(buf, len)))
-		return;   /* not the kernel's format (udev's starts with "libudev") */
-	for (size_t off = strnlen(buf, len) + 1; off < len;) {
-		const char *kv = buf + off;
-		size_t l = strnlen(kv, len - off);
-		if (!strncmp(kv, "ACTION=", 7))
-			action = kv + 7;
-		else if (!strncmp(kv, "DEVPATH=", 8))
-			devpath = kv + 8;
-		else if (!strncmp(kv, "SUBSYSTEM=", 10))
-			subsystem = kv + 10;
-		off += l + 1;
-	}
-	if (!subsystem)
+	struct tier_uevent ev;
+	if (!tier_uevent_parse(buf, len, &ev) || !ev.subsystem)
 		return;
 	for (size_t i = 0; i < sizeof(subsystems) / sizeof(subsystems[0]); i++) {
-		if (strcmp(subsystem, subsystems[i]) == 0) {
-			const char *name = devpath ? strrchr(devpath, '/') : NULL;
-			on_uevent(d, subsystem, action, name ? name + 1 : devpath);
+		if (strcmp(ev.subsystem, subsystems[i]) == 0) {
+			on_uevent(d, ev.subsystem, ev.action, ev.name);
 			return;
 		}
 	}

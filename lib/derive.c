@@ -63,10 +63,23 @@ static int distance(const struct tier_node *from, int to)
 	return from->distance[to];
 }
 
+/* Exact sums in 128 bits, then clamped: a zoneinfo with absurd values
+ * (counts near 2^64, which no kernel prints but a damaged fixture or a fake
+ * root can hold) must give extreme numbers, never wrap around or overflow a
+ * signed type (undefined behaviour). */
+static uint64_t clamp_u64(__int128 v)
+{
+	return v < 0 ? 0 : v > (__int128)UINT64_MAX ? UINT64_MAX : (uint64_t)v;
+}
+
+static int64_t clamp_i64(__int128 v)
+{
+	return v < INT64_MIN ? INT64_MIN : v > INT64_MAX ? INT64_MAX : (int64_t)v;
+}
+
 static void sum_zones(struct tier_node *nd, uint64_t page_size)
 {
-	nd->free_pages = nd->min_pages = nd->low_pages = nd->high_pages = nd->managed_pages = 0;
-	nd->headroom_pages = nd->to_low_pages = nd->to_high_pages = 0;
+	__int128 free_ = 0, min = 0, low = 0, high = 0, managed = 0;
 	for (int z = 0; z < nd->nr_zones; z++) {
 		const struct tier_zone *zn = &nd->zones[z];
 		/* An unpopulated zone's watermarks are not zero on 6.x (the
@@ -74,16 +87,24 @@ static void sum_zones(struct tier_node *nd, uint64_t page_size)
 		 * it can never satisfy them: leave it out. */
 		if (!zn->populated)
 			continue;
-		nd->free_pages += zn->free_pages;
-		nd->min_pages += zn->min_pages;
-		nd->low_pages += zn->low_pages;
-		nd->high_pages += zn->high_pages;
-		nd->managed_pages += zn->managed_pages;
-		nd->headroom_pages += (int64_t)zn->free_pages - (int64_t)zn->min_pages;
-		nd->to_low_pages += (int64_t)zn->free_pages - (int64_t)zn->low_pages;
-		nd->to_high_pages += (int64_t)zn->free_pages - (int64_t)zn->high_pages;
+		free_ += zn->free_pages;
+		min += zn->min_pages;
+		low += zn->low_pages;
+		high += zn->high_pages;
+		managed += zn->managed_pages;
 	}
-	nd->headroom_bytes = nd->headroom_pages * (int64_t)page_size;
+	nd->free_pages = clamp_u64(free_);
+	nd->min_pages = clamp_u64(min);
+	nd->low_pages = clamp_u64(low);
+	nd->high_pages = clamp_u64(high);
+	nd->managed_pages = clamp_u64(managed);
+	nd->headroom_pages = clamp_i64(free_ - min);
+	nd->to_low_pages = clamp_i64(free_ - low);
+	nd->to_high_pages = clamp_i64(free_ - high);
+	/* |headroom_pages| <= 2^63 and a page size below 2^63: the product
+	 * fits in 128 bits. */
+	nd->headroom_bytes = clamp_i64((__int128)nd->headroom_pages *
+				       (__int128)(page_size > INT64_MAX ? INT64_MAX : page_size));
 }
 
 /*

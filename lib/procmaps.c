@@ -371,11 +371,12 @@ int tier_proc_status_parse(const char *text, struct tier_proc_status *st)
 {
 	char buf[4096];
 	bool have_name = false, have_kthread_line = false;
+	int r = 0;
 	memset(st, 0, sizeof(*st));
 	st->mems_allowed = tier_nodemask_alloc();
 	for (const char *s = text; *s;) {
 		const char *e = line_end(s);
-		int r = 0;
+		r = 0;
 		if (status_value(s, e, "Name", buf, sizeof(buf))) {
 			size_t n = strlen(buf);
 			if (n >= sizeof(st->name))
@@ -386,9 +387,13 @@ int tier_proc_status_parse(const char *text, struct tier_proc_status *st)
 		} else if (status_value(s, e, "State", buf, sizeof(buf))) {
 			st->state = buf[0];
 		} else if (status_value(s, e, "Tgid", buf, sizeof(buf))) {
+			/* t is only read when tier_parse_int set it (it used to
+			 * be copied uninitialized on a parse error). */
 			int t;
-			r = tier_parse_int(buf, &t) < 0 || t < 0 ? -EINVAL : 0;
-			st->tgid = t;
+			if (tier_parse_int(buf, &t) < 0 || t < 0)
+				r = -EINVAL;
+			else
+				st->tgid = t;
 		} else if (status_value(s, e, "Kthread", buf, sizeof(buf))) {
 			have_kthread_line = true;
 			st->kthread = strcmp(buf, "1") == 0;
@@ -402,19 +407,22 @@ int tier_proc_status_parse(const char *text, struct tier_proc_status *st)
 		} else if (status_value(s, e, "Mems_allowed_list", buf, sizeof(buf))) {
 			r = tier_bitmask_parse_list(buf, st->mems_allowed) < 0 ? -EINVAL : 0;
 		}
-		if (r < 0) {
-			tier_proc_status_free(st);
-			return r;
-		}
+		if (r < 0)
+			goto fail;
 		s = *e ? e + 1 : e;
 	}
 	if (!have_name) {
-		tier_proc_status_free(st);
-		return -EINVAL;
+		r = -EINVAL;
+		goto fail;
 	}
 	if (!have_kthread_line)
 		st->kthread = !st->has_mm && st->state != 'Z' && st->state != 'X';
 	return 0;
+fail:
+	/* Nothing half-parsed is left for a caller to trust. */
+	tier_proc_status_free(st);
+	memset(st, 0, sizeof(*st));
+	return r;
 }
 
 /* ---- cgroup ---- */

@@ -155,7 +155,11 @@ static int parse_protection(struct parser *p, const char *s, int lineno)
 		const char *d = q;
 		uint64_t v = 0;
 		while (isdigit((unsigned char)*q)) {
-			v = v * 10 + (uint64_t)(*q - '0');
+			/* Overlong numbers are errors, as in every other field
+			 * (tier_parse_u64), not silently wrapped. */
+			if (__builtin_mul_overflow(v, 10, &v) ||
+			    __builtin_add_overflow(v, (uint64_t)(*q - '0'), &v))
+				return fail(p, lineno, "%s", "number too large in 'protection:'");
 			q++;
 		}
 		if (q == d)

@@ -305,6 +305,56 @@ static void test_lookups_and_names(void **state)
 	tier_snapshot_free(NULL);
 }
 
+/* Absurd zoneinfo values (no kernel prints them; a damaged fixture or a fake
+ * root can): the sums are clamped, never wrapped or overflowed (issue 15,
+ * found with the fuzz corpus input regress-derive-*). */
+static void test_absurd_values_clamp(void **state)
+{
+	(void)state;
+	struct tier_snapshot *s = load("vm-6.12-hmat-2tier");
+	struct tier_node *n1 = tier_snapshot_node(s, 1);
+	assert_true(n1->nr_zones >= 2);
+	for (int z = 0; z < n1->nr_zones; z++)
+		n1->zones[z].populated = false;
+	struct tier_zone *a = &n1->zones[0], *b = &n1->zones[1];
+	a->populated = b->populated = true;
+	/* free - min = (2^63 - 1) - (2^64 - 1) = -2^63: int64 holds it, but the
+	 * old (int64_t) casts computed (2^63 - 1) - (-1), a signed overflow. */
+	a->free_pages = INT64_MAX;
+	a->min_pages = a->low_pages = a->high_pages = UINT64_MAX;
+	a->managed_pages = UINT64_MAX;
+	b->free_pages = b->min_pages = b->low_pages = b->high_pages = b->managed_pages = 0;
+	tier_snapshot_derive(s);
+	assert_true(n1->headroom_pages == INT64_MIN);
+	assert_true(n1->to_low_pages == INT64_MIN);
+	assert_true(n1->headroom_bytes == INT64_MIN);
+	assert_true(n1->free_pages == (uint64_t)INT64_MAX);
+	assert_true(n1->min_pages == UINT64_MAX);
+
+	/* Two zones whose free pages add up past 2^64: clamped, not wrapped
+	 * to a small number (which would read as a full node). */
+	a->free_pages = b->free_pages = UINT64_MAX - 1;
+	a->min_pages = a->low_pages = a->high_pages = 1;
+	b->min_pages = b->low_pages = b->high_pages = 1;
+	a->managed_pages = b->managed_pages = UINT64_MAX;
+	tier_snapshot_derive(s);
+	assert_true(n1->free_pages == UINT64_MAX);
+	assert_true(n1->managed_pages == UINT64_MAX);
+	assert_true(n1->min_pages == 2);
+	assert_true(n1->headroom_pages == INT64_MAX);
+	assert_true(n1->headroom_bytes == INT64_MAX);
+
+	/* Ordinary values are exact, the byte count too. */
+	a->free_pages = 1000;
+	a->min_pages = 1500;
+	b->free_pages = 10;
+	b->min_pages = 0;
+	tier_snapshot_derive(s);
+	assert_int_equal(n1->headroom_pages, -490);
+	assert_int_equal(n1->headroom_bytes, -490 * (int64_t)s->page_size);
+	tier_snapshot_free(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -315,6 +365,7 @@ int main(void)
 		cmocka_unit_test(test_synth_equal_distance),
 		cmocka_unit_test(test_synth_three_tiers),
 		cmocka_unit_test(test_lookups_and_names),
+		cmocka_unit_test(test_absurd_values_clamp),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -277,6 +277,29 @@ static void status_shapes(void **state)
 	assert_int_equal(tier_proc_status_parse("Name:\tx\nMems_allowed_list:\t0-\n", &st), -EINVAL);
 }
 
+/* A failed parse leaves *st all zero: the Tgid: value is never copied from an
+ * unset variable (issue 15; fuzz corpus regress-status-tgid-*), and nothing
+ * half-parsed (name, state, tgid) survives an error later in the file. */
+static void status_failure_leaves_nothing(void **state)
+{
+	(void)state;
+	static const char *const bad[] = {
+		"Name:\tx\nState:\tS (sleeping)\nTgid:\tabc\n",
+		"Name:\tx\nTgid:\t-5\n",
+		"Name:\tx\nTgid:\t99999999999\n",
+		"Name:\tdb\nTgid:\t42\nVmRSS:\t12 MB\n",
+		"State:\tR (running)\nTgid:\t42\n",
+	};
+	static const struct tier_proc_status zero;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct tier_proc_status st;
+		memset(&st, 0xa5, sizeof(st));
+		assert_int_equal(tier_proc_status_parse(bad[i], &st), -EINVAL);
+		if (memcmp(&st, &zero, sizeof(st)) != 0)
+			fail_msg("case %zu: status not zeroed (tgid %d, name '%.8s')", i, (int)st.tgid, st.name);
+	}
+}
+
 static void cgroup_real(void **state)
 {
 	(void)state;
@@ -396,7 +419,9 @@ int main(void)
 		cmocka_unit_test(numa_maps_malformed), cmocka_unit_test(maps_real),
 		cmocka_unit_test(numa_maps_vm),
 		cmocka_unit_test(maps_shapes),     cmocka_unit_test(status_real),
-		cmocka_unit_test(status_shapes),   cmocka_unit_test(cgroup_real),
+		cmocka_unit_test(status_shapes),
+		cmocka_unit_test(status_failure_leaves_nothing),
+		cmocka_unit_test(cgroup_real),
 		cmocka_unit_test(cgroup_shapes),   cmocka_unit_test(list_pids),
 		cmocka_unit_test(live_self),
 	};

@@ -223,6 +223,22 @@ static void test_other_formats(void **state)
 	tier_zoneinfo_free(&zi);
 }
 
+/* The largest protection value that fits is kept exactly. */
+static void test_protection_max(void **state)
+{
+	(void)state;
+	const char *t = "Node 0, zone   Normal\n"
+			"  pages free     1\n        min 1\n        low 1\n        high 1\n"
+			"        spanned 0\n        present 0\n        managed 0\n"
+			"        protection: (18446744073709551615, 0)\n";
+	struct tier_zoneinfo zi;
+	char err[256] = "";
+	assert_int_equal(tier_zoneinfo_parse(t, "proc/zoneinfo", &zi, err, sizeof(err)), 0);
+	assert_int_equal(zi.zones[0].zone.nr_protection, 2);
+	assert_true(zi.zones[0].zone.protection_pages[0] == UINT64_MAX);
+	tier_zoneinfo_free(&zi);
+}
+
 static void test_malformed(void **state)
 {
 	(void)state;
@@ -243,6 +259,12 @@ static void test_malformed(void **state)
 		  "line 3: expected a number in 'protection:'" },
 		{ "Node 0, zone DMA\n  pages free 1\n        protection: (0, 1\n",
 		  "line 3: expected ',' or ')' in 'protection:'" },
+		/* 2^64: used to wrap silently to 0 (issue 15, fuzz corpus
+		 * regress-zoneinfo-protection-wraps). */
+		{ "Node 0, zone DMA\n  pages free 1\n        protection: (0, 18446744073709551616)\n",
+		  "line 3: number too large in 'protection:'" },
+		{ "Node 0, zone DMA\n  pages free 1\n        protection: (99999999999999999999999, 0)\n",
+		  "line 3: number too large in 'protection:'" },
 		{ "Node 0, zone DMA\n  pages free 1\n  pages free 1\n", "line 3: 'pages free' out of place" },
 		{ "Node 0, zone DMA\n  pages free 0\n min 0\n low 0\n high 0\n spanned 0\n present 0\n managed 0\n"
 		  " protection: (0)\nNode 0, zone DMA\n", "line 10: duplicate zone DMA" },
@@ -266,6 +288,7 @@ int main(void)
 		cmocka_unit_test(test_truncated_messages),
 		cmocka_unit_test(test_other_formats),
 		cmocka_unit_test(test_malformed),
+		cmocka_unit_test(test_protection_max),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

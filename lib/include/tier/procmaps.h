@@ -129,8 +129,9 @@ struct tier_proc_status {
 };
 
 /* Parse status text into st (st->mems_allowed is allocated here: free with
- * tier_proc_status_free).  Returns 0, -EINVAL (a malformed Tgid: or
- * Mems_allowed_list: line, or no Name: line). */
+ * tier_proc_status_free).  Returns 0, -EINVAL (a malformed Tgid:, VmRSS:,
+ * VmLck: or Mems_allowed_list: line, or no Name: line); on failure *st is
+ * all zero (mems_allowed NULL), nothing half-parsed. */
 int tier_proc_status_parse(const char *text, struct tier_proc_status *st);
 void tier_proc_status_free(struct tier_proc_status *st);
 

@@ -79,12 +79,14 @@ struct tier_node {
 	int nr_zones;
 
 	/* --- derived (tier_snapshot_derive) --- */
-	/* Sums over populated zones. */
+	/* Sums over populated zones.  Every derived number is the exact value
+	 * clamped to its type (UINT64_MAX, INT64_MIN/MAX): only absurd
+	 * zoneinfo values reach the limits, and they never wrap. */
 	uint64_t free_pages, min_pages, low_pages, high_pages, managed_pages;
 	/* Sum over zones of (free - x); negative means below the watermark.
 	 * headroom_pages is free - min. */
 	int64_t headroom_pages, to_low_pages, to_high_pages;
-	int64_t headroom_bytes;
+	int64_t headroom_bytes;   /* headroom_pages * page_size */
 	/* Demotion targets as mm/memory-tiers.c computes them: preferred = the
 	 * nodes of the next slower tier at the best distance; fallback = every
 	 * memory node in any slower tier.  Empty for the slowest tier. */
