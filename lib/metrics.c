@@ -380,7 +380,10 @@ static size_t utf8_len(const unsigned char *s, size_t n)
 }
 
 /* Escape for a label value (quote true) or a HELP text (quote false):
- * backslash and newline always, the double quote in label values. */
+ * backslash and newline always, the double quote in label values.  Other
+ * control characters are valid UTF-8 and allowed by the format, but a
+ * textfile or a scrape is read by line-oriented tools: they become '?'
+ * (found by tests/fuzz/fuzz-metrics). */
 static void put_escaped(struct buf *b, const char *s, bool quote)
 {
 	const unsigned char *p = (const unsigned char *)s;
@@ -390,6 +393,8 @@ static void put_escaped(struct buf *b, const char *s, bool quote)
 		if (l == 0) {
 			puts_(b, "?");
 			l = 1;
+		} else if ((*p < 0x20 && *p != '\n') || *p == 0x7f) {
+			puts_(b, "?");
 		} else if (*p == '\\') {
 			puts_(b, "\\\\");
 		} else if (*p == '\n') {
