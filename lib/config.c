@@ -90,7 +90,7 @@ struct keydef {
 
 enum key_id {
 	KEY_INTERVAL, KEY_MIN_INTERVAL, KEY_MAX_INTERVAL, KEY_DRY_RUN, KEY_LOG_LEVEL,
-	KEY_SOCKET_GROUP, KEY_ACTIONS_KEPT,
+	KEY_SOCKET_GROUP, KEY_ACTIONS_KEPT, KEY_MAX_CLIENTS,
 	KEY_GUARD_MODE, KEY_TRIP_AT, KEY_RELEASE_AT, KEY_MIN_HOLD, KEY_PREDICT,
 	KEY_RELIEF_ENABLED, KEY_START_AT, KEY_STOP_AT, KEY_RATE, KEY_TICK_BUDGET, KEY_BATCH_PAGES,
 	KEY_TARGETS, KEY_COOLDOWN, KEY_MOVE_ALL, KEY_EXCLUDE,
@@ -119,6 +119,7 @@ static const struct keydef keys[NKEYS] = {
 	[KEY_LOG_LEVEL] = { SEC_DAEMON, "log_level", K_LOGLEVEL, CO(log_level), 0, 7, NULL, "info" },
 	[KEY_SOCKET_GROUP] = { SEC_DAEMON, "socket_group", K_GROUP, CO(socket_group), 0, 0, NULL, "" },
 	[KEY_ACTIONS_KEPT] = { SEC_DAEMON, "actions_kept", K_UINT, CO(actions_kept), 1, 1024, NULL, "32" },
+	[KEY_MAX_CLIENTS] = { SEC_DAEMON, "max_clients", K_UINT, CO(max_clients), 4, 1024, NULL, "64" },
 
 	[KEY_GUARD_MODE] = { SEC_GUARD, "mode", K_ENUM, CO(guard_mode), 0, 0, guard_modes, "auto" },
 	[KEY_TRIP_AT] = { SEC_GUARD, "trip_at", K_WM, CO(guard_trip_at), 0, 0, NULL, "low" },

@@ -11,3 +11,4 @@
 #include <tier/procmaps.h>
 #include <tier/fence.h>
 #include <tier/topodiff.h>
+#include <tier/ctl_admit.h>

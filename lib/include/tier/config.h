@@ -50,6 +50,7 @@ struct tier_config {
 	int log_level;                /* syslog priority, LOG_EMERG (0)..LOG_DEBUG (7) */
 	char *socket_group;           /* group allowed to read status; NULL: root only */
 	unsigned actions_kept;        /* last N actions kept for status */
+	unsigned max_clients;         /* control-socket connections at once (tier/ctl_admit.h) */
 
 	/* [guard] */
 	enum tier_guard_mode guard_mode;
