@@ -25,10 +25,27 @@ static long long get_ll(struct json_object *o, const char *key, long long dflt)
 	return is_null(v) ? dflt : (long long)json_object_get_int64(v);
 }
 
+/* A string, or a scalar's text; an object or array where a string belongs
+ * (a broken or hostile daemon) is dflt, never its whole serialization. */
 static const char *get_str(struct json_object *o, const char *key, const char *dflt)
 {
 	struct json_object *v = get(o, key);
-	return is_null(v) ? dflt : json_object_get_string(v);
+	if (is_null(v) || json_object_is_type(v, json_type_object) || json_object_is_type(v, json_type_array))
+		return dflt;
+	return json_object_get_string(v);
+}
+
+/* Arrays and objects only of their type: json-c's array calls assert on
+ * anything else, and object iteration dereferences NULL. */
+static struct json_object *get_arr(struct json_object *o, const char *key)
+{
+	struct json_object *v = get(o, key);
+	return v && json_object_is_type(v, json_type_array) ? v : NULL;
+}
+
+static size_t arr_len(struct json_object *arr)
+{
+	return arr ? json_object_array_length(arr) : 0;
 }
 
 const char *tierctl_fmt_bytes(char *buf, size_t size, long long bytes)
@@ -128,10 +145,10 @@ static void render_header(FILE *f)
 
 void tierctl_render_topology(FILE *f, struct json_object *topo)
 {
-	struct json_object *tiers = get(topo, "tiers"), *nodes = get(topo, "nodes");
+	struct json_object *tiers = get_arr(topo, "tiers"), *nodes = get_arr(topo, "nodes");
 	long long page_size = get_ll(topo, "page_size", 4096);
-	size_t ntiers = tiers ? json_object_array_length(tiers) : 0;
-	size_t nnodes = nodes ? json_object_array_length(nodes) : 0;
+	size_t ntiers = arr_len(tiers);
+	size_t nnodes = arr_len(nodes);
 
 	if (ntiers == 0) {
 		fprintf(f, "No memory tiers reported by the kernel%s.\n",
@@ -241,8 +258,8 @@ static void render_fence(FILE *f, struct json_object *fe)
 	struct json_object *dm = get(fe, "demotion");
 	if (!is_null(dm))
 		fprintf(f, "  demotion vs fence: %s (answer: %s)\n", get_str(dm, "action", "?"), get_str(dm, "answer", "?"));
-	struct json_object *grants = get(fe, "grants");
-	for (size_t i = 0; grants && i < json_object_array_length(grants); i++)
+	struct json_object *grants = get_arr(fe, "grants");
+	for (size_t i = 0; i < arr_len(grants); i++)
 		fprintf(f, "  grant %s\n", json_object_to_json_string_ext(json_object_array_get_idx(grants, i),
 									  JSON_C_TO_STRING_PLAIN));
 }
@@ -268,7 +285,7 @@ static void render_relief(FILE *f, struct json_object *r)
 		get_str(r, "current_victim", "-"));
 	struct json_object *fails = get(r, "failures");
 	bool any = false;
-	if (!is_null(fails)) {
+	if (fails && json_object_is_type(fails, json_type_object)) {
 		json_object_object_foreach(fails, key, val)
 		{
 			if (json_object_get_int64(val) == 0)
@@ -315,9 +332,12 @@ void tierctl_render_status(FILE *f, struct json_object *st)
 	char ival[32];
 	fmt_duration(ival, sizeof(ival), get_ll(d, "interval_usec", -1));
 	fprintf(f, "ticks:   %lld, interval %s, cost %s avg / %s max\n", get_ll(d, "ticks", 0), ival, cost, maxcost);
-	struct json_object *warn = get(st, "warnings");
-	for (size_t i = 0; warn && i < json_object_array_length(warn); i++)
-		fprintf(f, "warning: %s\n", json_object_get_string(json_object_array_get_idx(warn, i)));
+	struct json_object *warn = get_arr(st, "warnings");
+	for (size_t i = 0; i < arr_len(warn); i++) {
+		struct json_object *w = json_object_array_get_idx(warn, i);
+		if (w && json_object_is_type(w, json_type_string))
+			fprintf(f, "warning: %s\n", json_object_get_string(w));
+	}
 
 	struct json_object *de_orig = get(st, "demotion_enabled_original");
 	fprintf(f, "\n");
@@ -330,8 +350,8 @@ void tierctl_render_status(FILE *f, struct json_object *st)
 	render_relief(f, get(st, "relief"));
 	render_topology_changes(f, get(st, "topology"));
 
-	struct json_object *acts = get(st, "actions");
-	size_t na = acts ? json_object_array_length(acts) : 0;
+	struct json_object *acts = get_arr(st, "actions");
+	size_t na = arr_len(acts);
 	fprintf(f, "\nLast actions%s:\n", na ? " (newest first)" : "");
 	if (na == 0)
 		fprintf(f, "  none\n");

@@ -38,6 +38,7 @@ static struct json_object *daemon_json(struct tierd *d)
 			       d->acquire_error[0] ? json_object_new_string(d->acquire_error) : NULL);
 	json_object_object_add(o, "settings_held", json_object_new_int64(d->state ? (int64_t)d->state->nr : 0));
 	json_object_object_add(o, "jobs", tierd_jobs_status(d));
+	json_object_object_add(o, "control", tierd_ctl_status(d));
 	return o;
 }
 
