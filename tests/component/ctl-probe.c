@@ -27,6 +27,10 @@
  *       what is there: received= expected= complete= eof=.
  *   ctl-probe repeat SOCK N CMD
  *       N requests, one connection each: answered= ok= failed=.
+ *   ctl-probe latency SOCK N
+ *       N status round trips (connect, request, whole answer), one after
+ *       the other: n= failed= bytes= min_us= median_us= p99_us= max_us=
+ *       (tests/bench/ctl-bench.sh).
  *   ctl-probe fake-daemon SOCK MODE [CONNECTIONS]
  *       answer CONNECTIONS (default 1) clients the MODE way and exit:
  *       truncated huge garbage notobject envelope wrongtypes version3
@@ -420,6 +424,56 @@ static int cmd_repeat(int argc, char **argv)
 	return 0;
 }
 
+/* --------------------------------------------------------------- latency */
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+static uint64_t now_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+/* N status round trips (connect, request, whole answer): figures in us. */
+static int cmd_latency(int argc, char **argv)
+{
+	if (argc < 4)
+		return 2;
+	int n = atoi(argv[3]);
+	if (n < 1)
+		return 2;
+	uint64_t *t = calloc((size_t)n, sizeof(*t));
+	long bytes = 0;
+	int failed = 0;
+	for (int i = 0; i < n; i++) {
+		uint64_t t0 = now_us();
+		int fd = connect_to(argv[2], false);
+		char *msg = NULL;
+		long r = -1;
+		if (fd >= 0 && send_frame(fd, status_req) == 0)
+			r = read_frame(fd, 10000, &msg);
+		if (r <= 0 || !strstr(msg, "\"ok\":true"))
+			failed++;
+		else
+			bytes = r;
+		free(msg);
+		if (fd >= 0)
+			close(fd);
+		t[i] = now_us() - t0;
+	}
+	qsort(t, (size_t)n, sizeof(*t), cmp_u64);
+	printf("n=%d failed=%d bytes=%ld min_us=%llu median_us=%llu p99_us=%llu max_us=%llu\n", n, failed, bytes,
+	       (unsigned long long)t[0], (unsigned long long)t[n / 2], (unsigned long long)t[(n * 99) / 100],
+	       (unsigned long long)t[n - 1]);
+	free(t);
+	return 0;
+}
+
 /* ----------------------------------------------------------- fake daemon */
 
 static void raw_frame(int fd, uint32_t hdr_len, const char *payload, size_t plen)
@@ -530,6 +584,8 @@ int main(int argc, char **argv)
 		r = cmd_noread(argc, argv);
 	else if (argc >= 2 && !strcmp(argv[1], "repeat"))
 		r = cmd_repeat(argc, argv);
+	else if (argc >= 2 && !strcmp(argv[1], "latency"))
+		r = cmd_latency(argc, argv);
 	else if (argc >= 2 && !strcmp(argv[1], "fake-daemon"))
 		r = cmd_fake(argc, argv);
 	if (r == 2)
