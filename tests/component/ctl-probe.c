@@ -12,7 +12,7 @@
  *       open N connections at once (non-blocking connect), then report:
  *       connected= held= refused= closed= eagain= errors= first_refusal=
  *       (refused: the daemon answered with an error frame at once; held:
- *       nothing came within 300 ms).  With --request, send a status request
+ *       nothing came once the count of answered ones was steady for 300 ms).  With --request, send a status request
  *       on every held connection and report served= (ok replies).  Then keep
  *       the rest open for HOLD_S seconds and report dropped_by_daemon= and
  *       drop_message= (connections the daemon closed meanwhile).
@@ -230,7 +230,19 @@ static int cmd_hold(int argc, char **argv)
 		else
 			errors++;
 	}
-	usleep(300 * 1000);
+	/* Let the daemon decide: until the number of connections with
+	 * something to read has not changed for 300 ms (at most 5 s). */
+	unsigned last = ~0u, stable = 0;
+	for (uint64_t until = now_ms() + 5000; stable < 3 && now_ms() < until;) {
+		usleep(100 * 1000);
+		unsigned readable = 0;
+		for (unsigned i = 0; i < n; i++) {
+			struct pollfd pfd = { .fd = fds[i], .events = POLLIN };
+			readable += fds[i] >= 0 && poll(&pfd, 1, 0) > 0;
+		}
+		stable = readable == last ? stable + 1 : 0;
+		last = readable;
+	}
 	for (unsigned i = 0; i < n; i++) {
 		if (fds[i] < 0)
 			continue;

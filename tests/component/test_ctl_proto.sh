@@ -45,10 +45,15 @@ stop_tierd TERM
 # --------------------------------------------------------------- tierctl side
 FAKE=$WORK/fake.sock
 FAKE_PID=
+NFAKE=0
 fake() { # fake MODE: a fake daemon on $FAKE for one connection
-  "$PROBE" fake-daemon "$FAKE" "$1" > "$WORK/fake.out" 2>&1 &
+  # A new output file each time: the child truncates it only after the fork,
+  # and an old "listening" must not be taken for the new daemon's.
+  NFAKE=$((NFAKE + 1))
+  local out=$WORK/fake-$NFAKE.out
+  "$PROBE" fake-daemon "$FAKE" "$1" > "$out" 2>&1 &
   FAKE_PID=$!
-  for _ in $(seq 100); do grep -q listening "$WORK/fake.out" 2>/dev/null && return 0; sleep 0.02; done
+  for _ in $(seq 250); do grep -q listening "$out" 2>/dev/null && return 0; sleep 0.02; done
   return 1
 }
 unfake() { kill "$FAKE_PID" 2>/dev/null || true; wait "$FAKE_PID" 2>/dev/null || true; }
