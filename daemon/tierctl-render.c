@@ -47,10 +47,22 @@ static long long get_ll(struct json_object *o, const char *key, long long dflt)
 	return is_null(v) ? dflt : (long long)json_object_get_int64(v);
 }
 
+/* A string, or a scalar's text; an object or array where a string belongs
+ * (a broken or hostile daemon) is dflt, never its whole serialization. */
 static const char *get_str(struct json_object *o, const char *key, const char *dflt)
 {
 	struct json_object *v = get(o, key);
-	return is_null(v) ? dflt : json_object_get_string(v);
+	if (is_null(v) || json_object_is_type(v, json_type_object) || json_object_is_type(v, json_type_array))
+		return dflt;
+	return json_object_get_string(v);
+}
+
+/* Arrays and objects only of their type: json-c's array calls assert on
+ * anything else, and object iteration dereferences NULL. */
+static struct json_object *get_arr(struct json_object *o, const char *key)
+{
+	struct json_object *v = get(o, key);
+	return v && json_object_is_type(v, json_type_array) ? v : NULL;
 }
 
 const char *tierctl_fmt_bytes(char *buf, size_t size, long long bytes)
@@ -164,7 +176,7 @@ static void render_header(FILE *f)
 
 void tierctl_render_topology(FILE *f, struct json_object *topo)
 {
-	struct json_object *tiers = get(topo, "tiers"), *nodes = get(topo, "nodes");
+	struct json_object *tiers = get_arr(topo, "tiers"), *nodes = get_arr(topo, "nodes");
 	long long page_size = get_ll(topo, "page_size", 4096);
 	size_t ntiers = arr_len(tiers);
 	size_t nnodes = arr_len(nodes);

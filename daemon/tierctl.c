@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,12 +43,13 @@ static void usage(FILE *f)
 		"  resume                          act again (root only)\n"
 		"\n"
 		"Options:\n"
-		"  --socket PATH   control socket (default %s)\n"
+		"  --socket PATH   control socket (default $TIERD_SOCKET or %s)\n"
+		"  --timeout SEC   wait at most SEC seconds for the daemon's answer (default 10)\n"
 		"  --version       print the version\n"
 		"  -h, --help      this text\n"
 		"\n"
 		"Exit status: 0 ok, 1 failed, 2 usage, 3 daemon not running, 4 permission denied,\n"
-		"5 protocol version mismatch.\n",
+		"5 protocol version mismatch (tierctl talks to a tierd of its own version only).\n",
 		TIERD_DEFAULT_SOCKET);
 }
 
@@ -104,7 +106,12 @@ static int cmd_topology(int argc, char **argv)
 	return 0;
 }
 
-/* Send one request; on success *resp holds the "data" object (or NULL). */
+/* How long to wait for the daemon's answer (--timeout). */
+static uint64_t timeout_usec = 10 * 1000000ull;
+
+/* Send one request; on success *data holds the "data" object (or NULL).
+ * Returns the exit status.  Everything the daemon sends is checked before
+ * it is used: a broken or hostile daemon gets a clear error, not a crash. */
 static int request(const char *sock, const char *command, struct json_object **data)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
@@ -114,7 +121,7 @@ static int request(const char *sock, const char *command, struct json_object **d
 		return EXIT_USAGE;
 	}
 	strcpy(sa.sun_path, sock);
-	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
 		fprintf(stderr, "tierctl: socket: %s\n", strerror(errno));
 		return 1;
@@ -130,47 +137,96 @@ static int request(const char *sock, const char *command, struct json_object **d
 			fprintf(stderr, "tierctl: permission denied on %s (root or the socket group may connect)\n", sock);
 			return EXIT_DENIED;
 		}
+		if (e == EPROTOTYPE) {
+			/* Protocol 1 was SOCK_SEQPACKET: the socket type differs. */
+			fprintf(stderr, "tierctl: protocol version mismatch: the tierd on %s speaks protocol 1 "
+					"(SOCK_SEQPACKET), tierctl %s speaks %d: use the tierctl of the running tierd's "
+					"version (or restart tierd after an upgrade)\n",
+				sock, TIERD_VERSION, TIERD_PROTO_VERSION);
+			return EXIT_PROTOCOL;
+		}
 		fprintf(stderr, "tierctl: cannot connect to %s: %s\n", sock, strerror(e));
 		return 1;
 	}
-	struct timeval tv = { .tv_sec = 10 };
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	uint64_t deadline = tierd_proto_now_usec() + timeout_usec;
 	struct json_object *req = tierd_proto_request(command);
-	int r = tierd_proto_send(fd, req);
+	char *frame = NULL;
+	size_t len = 0;
+	int r = tierd_proto_encode(req, TIERD_PROTO_MAX_REQUEST_BYTES, &frame, &len);
 	json_object_put(req);
-	if (r < 0) {
+	if (r == 0)
+		r = tierd_proto_write_all(fd, frame, len, deadline);
+	free(frame);
+	if (r < 0 && r != -EPIPE && r != -ECONNRESET) {
 		fprintf(stderr, "tierctl: sending the request failed: %s\n", strerror(-r));
 		close(fd);
 		return 1;
 	}
+	/* On EPIPE the daemon may still have said why (it refused us). */
 	struct json_object *resp = NULL;
-	char err[256] = "";
-	r = tierd_proto_recv(fd, &resp, err, sizeof(err));
+	char err[600] = "";
+	r = tierd_proto_read_frame(fd, TIERD_PROTO_MAX_REPLY_BYTES, deadline, &resp, err, sizeof(err));
 	close(fd);
 	if (r < 0) {
-		fprintf(stderr, "tierctl: no valid answer from tierd: %s\n",
-			err[0] ? err : r == -EAGAIN ? "timed out after 10 s" : strerror(-r));
+		if (r == -ETIMEDOUT)
+			fprintf(stderr, "tierctl: no answer from tierd within %.1f s: %s\n", (double)timeout_usec / 1e6,
+				err);
+		else
+			fprintf(stderr, "tierctl: no valid answer from tierd: %s\n", err[0] ? err : strerror(-r));
 		return 1;
 	}
-	struct json_object *v = NULL;
-	int version = json_object_object_get_ex(resp, "version", &v) ? json_object_get_int(v) : -1;
-	bool ok = json_object_object_get_ex(resp, "ok", &v) && json_object_get_boolean(v);
+	struct tierd_proto_reply rep;
+	r = tierd_proto_parse_reply(resp, &rep, err, sizeof(err));
 	int rc = 0;
-	if (version != TIERD_PROTO_VERSION) {
-		fprintf(stderr, "tierctl: protocol version mismatch: tierd speaks %d, tierctl %d\n", version,
-			TIERD_PROTO_VERSION);
+	if (r == -EPROTO) {
+		fprintf(stderr, "tierctl: %s\n", err);
 		rc = EXIT_PROTOCOL;
-	} else if (!ok) {
-		const char *msg = json_object_object_get_ex(resp, "error", &v) ? json_object_get_string(v) : "?";
-		fprintf(stderr, "tierctl: %s: %s\n", command, msg);
-		rc = strncmp(msg, "permission denied", 17) == 0 ? EXIT_DENIED
-		     : strncmp(msg, "protocol version", 16) == 0 ? EXIT_PROTOCOL
-								  : 1;
-	} else if (json_object_object_get_ex(resp, "data", &v)) {
-		*data = json_object_get(v);
+	} else if (r < 0) {
+		fprintf(stderr, "tierctl: no valid answer from tierd: %s\n", err);
+		rc = 1;
+	} else if (!rep.ok) {
+		fprintf(stderr, "tierctl: %s: %s\n", command, rep.error);
+		rc = strncmp(rep.error, "permission denied", 17) == 0 ? EXIT_DENIED
+		     : strncmp(rep.error, "protocol version", 16) == 0 ? EXIT_PROTOCOL
+								      : 1;
+	} else if (rep.data) {
+		*data = json_object_get(rep.data);
 	}
 	json_object_put(resp);
 	return rc;
+}
+
+/* Text for a terminal: what the daemon sends may carry any bytes (cgroup
+ * names, a hostile daemon), so control characters other than newlines,
+ * C1 controls included, become '?' (no escape sequences reach the tty). */
+static void write_clean(FILE *f, const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		unsigned char ch = (unsigned char)s[i];
+		if (ch == 0xc2 && i + 1 < len && (unsigned char)s[i + 1] >= 0x80 && (unsigned char)s[i + 1] <= 0x9f) {
+			fputc('?', f);
+			i++;
+		} else if ((ch < 0x20 && ch != '\n' && ch != '\t') || ch == 0x7f) {
+			fputc('?', f);
+		} else {
+			fputc(ch, f);
+		}
+	}
+}
+
+static void render_status_clean(FILE *f, struct json_object *data)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *m = open_memstream(&text, &len);
+	if (!m) {
+		fprintf(stderr, "tierctl: open_memstream: %s\n", strerror(errno));
+		return;
+	}
+	tierctl_render_status(m, data);
+	if (fclose(m) == 0)
+		write_clean(f, text, len);
+	free(text);
 }
 
 static int cmd_daemon(const char *sock, const char *command, int argc, char **argv)
@@ -191,11 +247,15 @@ static int cmd_daemon(const char *sock, const char *command, int argc, char **ar
 			if (json)
 				print_json(data);
 			else if (data)
-				tierctl_render_status(stdout, data);
+				render_status_clean(stdout, data);
 		} else {
 			struct json_object *m = NULL;
-			if (data && json_object_object_get_ex(data, "message", &m))
-				printf("%s\n", json_object_get_string(m));
+			if (data && json_object_object_get_ex(data, "message", &m) &&
+			    json_object_is_type(m, json_type_string)) {
+				const char *msg = json_object_get_string(m);
+				write_clean(stdout, msg, strlen(msg));
+				putchar('\n');
+			}
 		}
 	}
 	json_object_put(data);
@@ -237,6 +297,17 @@ int main(int argc, char **argv)
 			sock = argv[++i];
 		else if (strncmp(argv[i], "--socket=", 9) == 0)
 			sock = argv[i] + 9;
+		else if ((strcmp(argv[i], "--timeout") == 0 && i + 1 < argc) || strncmp(argv[i], "--timeout=", 10) == 0) {
+			const char *v = argv[i][9] == '=' ? argv[i] + 10 : argv[++i];
+			char *end = NULL;
+			errno = 0;
+			double sec = strtod(v, &end);
+			if (errno || end == v || *end || !(sec > 0 && sec <= 3600)) {
+				fprintf(stderr, "tierctl: --timeout: expected seconds from 0 to 3600, got '%s'\n", v);
+				return EXIT_USAGE;
+			}
+			timeout_usec = (uint64_t)(sec * 1e6);
+		}
 		else if (strcmp(argv[i], "--version") == 0) {
 			printf("tierctl %s\n", TIERD_VERSION);
 			return 0;

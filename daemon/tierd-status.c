@@ -46,6 +46,7 @@ static struct json_object *daemon_json(struct tierd *d)
 	json_object_object_add(o, "previous_run_unrestored", json_object_new_int64((int64_t)d->restore_pending));
 	json_object_object_add(o, "previous_run_state_not_restored", json_object_new_boolean(d->crash_restore_pending));
 	json_object_object_add(o, "jobs", tierd_jobs_status(d));
+	json_object_object_add(o, "control", tierd_ctl_status(d));
 	return o;
 }
 

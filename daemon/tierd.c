@@ -102,7 +102,7 @@ static void usage(FILE *f)
 		"\n"
 		"  -c, --config FILE     configuration (default %s, drop-ins FILE.d/*.conf)\n"
 		"  -r, --root DIR        read and write sysfs/procfs/state under DIR (default /)\n"
-		"  -s, --socket PATH     control socket (default %s)\n"
+		"  -s, --socket PATH     control socket (default $TIERD_SOCKET or %s)\n"
 		"  -S, --state-dir DIR   state file directory (default %s)\n"
 		"  -n, --dry-run         decide and log, change nothing\n"
 		"  -1, --once            run one tick and exit\n"
@@ -133,22 +133,6 @@ static void print_config_errors(const struct tier_config_errors *errs, FILE *f)
 {
 	for (unsigned i = 0; i < errs->nr; i++)
 		fprintf(f, "%s\n", errs->msgs[i]);
-}
-
-/* Another tierd already answering on our socket?  A stale socket file from a
- * crash refuses connections; then we take it over. */
-static bool socket_answers(const char *path)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	if (strlen(path) >= sizeof(sa.sun_path))
-		return false;
-	strcpy(sa.sun_path, path);
-	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return false;
-	bool ok = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
-	close(fd);
-	return ok;
 }
 
 static int on_signal_exit(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
@@ -481,7 +465,10 @@ int main(int argc, char **argv)
 
 	d->config_path = xstrdup(DEFAULT_CONFIG);
 	d->root = xstrdup("/");
-	d->socket_path = xstrdup(TIERD_DEFAULT_SOCKET);
+	/* $TIERD_SOCKET, as for tierctl: one Environment= line in the unit
+	 * moves the socket for ExecStart= and ExecReload= (tierctl reload). */
+	d->socket_path = xstrdup(getenv("TIERD_SOCKET") && getenv("TIERD_SOCKET")[0] ? getenv("TIERD_SOCKET")
+									  : TIERD_DEFAULT_SOCKET);
 	d->state_dir = xstrdup(DEFAULT_STATE_DIR);
 	r = parse_args(d, argc, argv, &check_only);
 	if (r >= 0) {
@@ -565,7 +552,7 @@ int main(int argc, char **argv)
 		tierd_free(d);
 		return 1;
 	}
-	if (!d->once && socket_answers(d->socket_path)) {
+	if (!d->once && tierd_ctl_socket_answers(d->socket_path)) {
 		log_error("another tierd is already answering on %s", d->socket_path);
 		tierd_free(d);
 		return 1;

@@ -82,6 +82,7 @@ struct tierd {
 	void *fence;              /* tierd-fence.c */
 	void *jobs;               /* tierd-job.c: the slow jobs' slices */
 	void *metrics;            /* tierd-metrics.c: the Prometheus textfile */
+	void *ctl;                /* tierd-ctl.c: the control socket's clients */
 
 	/* Dynamic topology (tierd-topology.c).  The generation is 1 after the
 	 * first snapshot and bumped on every significant change of the shape
@@ -111,9 +112,14 @@ void tierd_record_action(struct tierd *d, const char *kind, const char *target, 
 /* tierd-config.c */
 int tierd_reload(struct tierd *d, const char *origin);
 
-/* tierd-ctl.c: the control socket */
+/* tierd-ctl.c: the control socket (see the top of tierd-ctl.c for how no
+ * client can hold the loop or exhaust it). */
 int tierd_ctl_open(struct tierd *d);
 void tierd_ctl_close(struct tierd *d);
+/* Is a daemon (of any protocol version) answering on path? */
+bool tierd_ctl_socket_answers(const char *path);
+/* Clients, limits and counters for status (new reference). */
+struct json_object *tierd_ctl_status(struct tierd *d);
 
 /* tierd-status.c: the status object served to tierctl (new reference). */
 struct json_object *tierd_status_json(struct tierd *d);

@@ -12,3 +12,4 @@
 #include <tier/fence.h>
 #include <tier/topodiff.h>
 #include <tier/uevent.h>
+#include <tier/ctl_admit.h>

@@ -37,7 +37,7 @@ is() { [[ "$(complete_words "${@:2}" | tr '\n' ' ' | sed 's/ $//')" == "$1" ]] |
 
 check "tierctl <TAB>: the commands" is "metrics pause reload resume status topology" tierctl ""
 check "tierctl st<TAB>: status" is "status" tierctl st
-check "tierctl -<TAB>: global options" is "--help --socket --version -h" tierctl -
+check "tierctl -<TAB>: global options" is "--help --socket --timeout --version -h" tierctl -
 check "tierctl topology --<TAB>" is "--help --json --root" tierctl topology --
 check "tierctl status --<TAB>" is "--json" tierctl status --
 check "tierctl --socket /x status --<TAB>: the command after --socket's value" is "--json" tierctl --socket /x status --

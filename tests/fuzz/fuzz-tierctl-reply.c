@@ -1,17 +1,17 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * tierctl's side of the control socket: a hostile or broken daemon must
- * not crash the client.  The input is one reply datagram on a socketpair,
- * received with tierd_proto_recv() as tierctl does, then rendered by
- * daemon/tierctl-render.c: the "data" object as `tierctl status` prints
- * it, and as the topology view (tierctl topology renders the same keys).
- * A reply without "data" is rendered whole, so inputs without the envelope
+ * not crash the client.  The input is the bytes of one reply (a 4-byte
+ * big-endian length and the payload), decoded and checked as tierctl does
+ * (tierd_proto_decode, tierd_proto_parse_reply), then rendered by
+ * daemon/tierctl-render.c: the "data" object as `tierctl status` prints it,
+ * and as the topology view (tierctl topology renders the same keys).  A
+ * reply without a valid envelope is rendered whole, so inputs without it
  * still reach the renderer.
  */
 #include "fuzz.h"
 
 #include <string.h>
-#include <sys/socket.h>
 #include <json-c/json.h>
 
 #include "common-proto.h"
@@ -19,26 +19,25 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static int sv[2] = { -1, -1 };
 	static FILE *out;
-	if (sv[0] < 0) {
-		if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
-			abort();
+	if (!out) {
 		out = fopen("/dev/null", "w");
 		if (!out)
 			abort();
 	}
-	if (send(sv[0], data, size, MSG_NOSIGNAL | MSG_DONTWAIT) != (ssize_t)size)
-		return 0;
-	struct json_object *resp = NULL, *d = NULL;
+	struct json_object *resp = NULL, *d;
+	struct tierd_proto_reply r;
 	char err[256] = "";
-	if (tierd_proto_recv(sv[1], &resp, err, sizeof(err)) < 0) {
+	size_t used = 0;
+	if (tierd_proto_decode(data, size, TIERD_PROTO_MAX_REPLY_BYTES, &resp, &used, err, sizeof(err)) < 0) {
 		fuzz_note("  rejected: %s", err);
 		return 0;   /* tierctl prints the error and exits 1 */
 	}
-	if (!json_object_object_get_ex(resp, "data", &d))
+	if (tierd_proto_parse_reply(resp, &r, err, sizeof(err)) == 0 && r.ok && r.data)
+		d = r.data;
+	else
 		d = resp;
-	fuzz_note("  rendered%s", d == resp ? " (no \"data\")" : "");
+	fuzz_note("  rendered%s", d == resp ? " (no valid envelope)" : "");
 	tierctl_render_status(out, d);
 	tierctl_render_topology(out, d);
 	fflush(out);

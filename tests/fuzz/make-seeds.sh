@@ -153,13 +153,21 @@ for h in numa_maps maps status cgroup; do
   rm -f "$tmp"
 done
 
+# A protocol 2 frame: stdin with its 4-byte big-endian length in front.
+frame() {
+  local f n b
+  f=$(mktemp); cat > "$f"; n=$(stat -c %s "$f")
+  for b in 24 16 8 0; do printf "\\$(printf %03o $(( (n >> b) & 255 )))"; done
+  cat "$f"; rm -f "$f"
+}
+
 if only proto-request; then
   # What tierctl sends (tierd_proto_request(), JSON_C_TO_STRING_PLAIN).
   d=$(fresh proto-request)
   for c in status reload pause resume; do
-    printf '{"version":1,"command":"%s"}' "$c" | put "$d" "$c"
+    printf '{"version":2,"command":"%s"}' "$c" | frame | put "$d" "$c"
   done
-  printf '{"version":2,"command":"status"}' | put "$d" "version-2"
+  printf '{"version":1,"command":"status"}' | frame | put "$d" "version-1"
 fi
 
 # The daemon captures need a build and root.
@@ -194,9 +202,10 @@ capture_daemon() {
       >"$work/$s.log" 2>&1 &
     pid=$!
     sleep 2
-    "$TIERCTL" --socket "$work/$s.sock" status --json | jq -c '{version: 1, ok: true, data: .}' > "$work/$s.reply" || true
+    "$TIERCTL" --socket "$work/$s.sock" status --json | jq -c '{version: 2, ok: true, data: .}' | frame > "$work/$s.reply" || true
     kill -KILL "$pid"; wait "$pid" 2>/dev/null || true
     cp "$work/$s/run/tierd/state.json" "$work/$s.state" 2>/dev/null || true
+    cp "$work/$s/run/tierd/knobs.json" "$work/$s.knobs" 2>/dev/null || true
   done
   echo "$work"
 }
@@ -209,11 +218,11 @@ if only tierctl-reply || only state; then
     for f in $(fixtures); do
       # (edge-truncated-zoneinfo does not read: no reply to capture)
       if "$BUILD/daemon/tierctl" topology --root "$FX/$f" --json > "$d/.topo" 2>/dev/null; then
-        jq -c '{version: 1, ok: true, data: .}' < "$d/.topo" | put "$d" "topology-$f"
+        jq -c '{version: 2, ok: true, data: .}' < "$d/.topo" | frame | put "$d" "topology-$f"
       fi
     done
     rm -f "$d/.topo"
-    printf '{"version":1,"ok":false,"error":"permission denied: reload needs root (caller uid 65534)"}' | put "$d" "error-denied"
+    printf '{"version":2,"ok":false,"error":"permission denied: reload needs root (caller uid 65534)"}' | frame | put "$d" "error-denied"
     for s in guard fence; do
       [[ -n $work && -s $work/$s.reply ]] && put "$d" "status-$s" < "$work/$s.reply"
     done
@@ -222,6 +231,7 @@ if only tierctl-reply || only state; then
     d=$(fresh state)
     for s in guard fence; do
       [[ -s $work/$s.state ]] && put "$d" "tierd-$s" < "$work/$s.state"
+      [[ -s $work/$s.knobs ]] && put "$d" "tierd-$s-knobs" < "$work/$s.knobs"
     done
   fi
   [[ -n $work ]] && rm -rf "$work"

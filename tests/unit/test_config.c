@@ -22,7 +22,7 @@
 static const char *const all_keys[] = {
 	"interval", "min_interval", "max_interval", "dry_run", "log_level", "socket_group", "actions_kept",
 	"metrics_textfile", "metrics_interval",
-	"mode", "trip_at", "release_at", "min_hold", "predict",
+	"max_clients", "mode", "trip_at", "release_at", "min_hold", "predict",
 	"enabled", "start_at", "stop_at", "rate", "tick_budget", "batch_pages", "targets", "cooldown",
 	"move_all", "exclude",
 	"private_nodes", "private_slower_than", "backend", "demotion", "evict", "full_pass",
@@ -104,6 +104,7 @@ static void assert_config_equal(const struct tier_config *a, const struct tier_c
 	assert_int_equal(a->actions_kept, b->actions_kept);
 	assert_str_equal_or_null(a->metrics_textfile, b->metrics_textfile);
 	assert_true(a->metrics_interval_usec == b->metrics_interval_usec);
+	assert_int_equal(a->max_clients, b->max_clients);
 
 	assert_int_equal(a->guard_mode, b->guard_mode);
 	assert_wm_equal(&a->guard_trip_at, &b->guard_trip_at);
@@ -159,6 +160,7 @@ static void test_defaults(void **state)
 	assert_int_equal(c->actions_kept, 32);
 	assert_null(c->metrics_textfile);
 	assert_true(c->metrics_interval_usec == 15 * SEC);
+	assert_int_equal(c->max_clients, 64);
 
 	assert_int_equal(c->guard_mode, TIER_GUARD_AUTO);
 	assert_int_equal(c->guard_trip_at.base, TIER_WM_LOW);
@@ -276,7 +278,7 @@ static void test_every_key(void **state)
 	tu_write_file(dir, "tierd.conf",
 		      "[daemon]\n"
 		      "interval = 2s\nmin_interval = 1ms\nmax_interval = 1.5min\ndry_run = on\nlog_level = 7\n"
-		      "socket_group = tierd-users\nactions_kept = 1024\n"
+		      "socket_group = tierd-users\nactions_kept = 1024\nmax_clients = 1024\n"
 		      "metrics_textfile = /var/lib/prometheus/node-exporter/tierd.prom\nmetrics_interval = 1h\n"
 		      "[guard]\nmode = off\ntrip_at = min+64M\nrelease_at = low+0.5%\nmin_hold = 0\npredict = false\n"
 		      "[relief]\nenabled = no\nstart_at = min\nstop_at = low\nrate = 1G\ntick_budget = 1M\n"
@@ -297,6 +299,7 @@ static void test_every_key(void **state)
 	assert_int_equal(c->actions_kept, 1024);
 	assert_string_equal(c->metrics_textfile, "/var/lib/prometheus/node-exporter/tierd.prom");
 	assert_true(c->metrics_interval_usec == 3600 * SEC);
+	assert_int_equal(c->max_clients, 1024);
 	assert_int_equal(c->guard_mode, TIER_GUARD_OFF);
 	assert_int_equal(c->guard_trip_at.base, TIER_WM_MIN);
 	assert_true(c->guard_trip_at.plus_bytes == 64 * MiB);
@@ -332,13 +335,13 @@ static void test_every_key(void **state)
 	tier_bitmask_format(c->grants[0].nodes, buf, sizeof(buf));
 	assert_string_equal(buf, "2");
 	char where[4200];
-	snprintf(where, sizeof(where), "%s:35", p);
+	snprintf(where, sizeof(where), "%s:36", p);
 	assert_string_equal(c->grants[0].where, where);
 	assert_string_equal(c->grants[1].name, "batch-1");
 	assert_string_equal(c->grants[1].cgroup, "/batch/*");
 	tier_bitmask_format(c->grants[1].nodes, buf, sizeof(buf));
 	assert_string_equal(buf, "3,8");
-	snprintf(where, sizeof(where), "%s:38", p);
+	snprintf(where, sizeof(where), "%s:39", p);
 	assert_string_equal(c->grants[1].where, where);
 	tier_config_free(c);
 	tu_rm_rf(dir);

@@ -465,7 +465,7 @@ scenario_setup() {
           : "${TIMEOUT:=240}" ;;
         *) die "oom-stall needs a variant: without-tierd | with-tierd" ;;
       esac ;;
-    hotplug|relief|fence|policies|guard-under-load)
+    hotplug|relief|fence|policies|guard-under-load|ctl)
       [ -n "$TIERD" ] && [ -x "$TIERD" ] && [ -n "$TIERCTL" ] && [ -x "$TIERCTL" ] ||
         skip "$name needs tierd and tierctl (TIERD='$TIERD', TIERCTL='$TIERCTL')"
       if [ "$name" = relief ]; then

@@ -52,6 +52,7 @@ struct tier_config {
 	unsigned actions_kept;        /* last N actions kept for status */
 	char *metrics_textfile;       /* Prometheus textfile to write; NULL: off */
 	uint64_t metrics_interval_usec;   /* at most one write per interval */
+	unsigned max_clients;         /* control-socket connections at once (tier/ctl_admit.h) */
 
 	/* [guard] */
 	enum tier_guard_mode guard_mode;

@@ -10,11 +10,12 @@
 # Order matters, each step builds on the last: apt-get install (enabled,
 # started) -> start (notify/READY) -> guard writes the knob -> journalctl -x
 # explains it (catalog) -> the metrics textfile under the unit's sandbox ->
-# socket permissions -> journal fields -> reload good and broken -> relief
-# moves another user's pages -> fencing -> stop restores everything ->
-# SIGKILL then start restores from the state file -> a hung loop is killed
-# by the watchdog and restarted -> systemd-analyze security -> upgrade
-# restarts, remove stops and keeps the config, purge leaves nothing.
+# socket permissions -> journal fields -> reload good and broken (synchronous)
+# -> relief moves another user's pages -> fencing -> stop restores everything
+# -> SIGKILL then start restores from the state file -> a hung guard is killed
+# by the watchdog and restarted, a hung main loop is not -> reload with the
+# socket moved -> systemd-analyze security -> upgrade restarts, remove stops
+# and keeps the config, purge leaves nothing.
 set -u
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin LC_ALL=C
 
@@ -64,7 +65,7 @@ pressure_on() {
   info "pressure: hog of $mib MiB (pid $pid) holds node0 at $(node0_free_mib) MiB free"
 }
 pressure_off() { systemctl stop tierd-vm-pressure.service 2>/dev/null; }
-reload_to() {  # reload, wait until the generation is $1
+reload_to() {  # reload (synchronous: ExecReload=tierctl reload), check the generation is $1
   systemctl reload tierd.service && wait_for 15 gen_is "$1"
 }
 
@@ -343,36 +344,79 @@ jq -c --arg m $MID_GUARD 'select(.MESSAGE_ID == $m) | {MESSAGE, MESSAGE_ID, PRIO
   TIERD_NODE, TIERD_TARGET_NODE, TIERD_FREE_PAGES, TIERD_LINE_PAGES}' /tmp/journal.json | head -1 | sed 's/^/   /'
 
 # ---------------------------------------------------------------- reload
-section "reload: edit /etc/tierd.conf, systemctl reload"
-g0=$(gen)
-sed -i 's/^#interval = 1s$/interval = 500ms/' $CONF
-ok "edited $CONF: interval = 500ms" grep -q '^interval = 500ms$' $CONF
-t0=$(now_ms)
-systemctl reload tierd.service; rc=$?
-info "systemctl reload returned $rc after $(( $(now_ms) - t0 )) ms; generation right then: $(gen)" \
-  "(ExecReload=kill -HUP is asynchronous with Type=notify on systemd 252)"
-wait_for 15 gen_is $((g0 + 1)); rc=$?
-ok "systemctl reload tierd bumped the config generation $g0 -> $(gen) ($(( $(now_ms) - t0 )) ms)" [ $rc = 0 ]
-ok "last_reload is ok" [ "$(st .daemon.last_reload)" = ok ]
-n=$(journal_json | jq -r --arg m $MID_RELOAD --arg g $((g0 + 1)) \
-  'select(.MESSAGE_ID == $m and .TIERD_CONFIG_GENERATION == $g) | .MESSAGE' | wc -l)
-ok "the reload is in the journal with TIERD_CONFIG_GENERATION=$((g0 + 1))" [ "$n" -ge 1 ]
-# broken edit
-sed -i 's/^interval = 500ms$/interval = banana/' $CONF
-systemctl reload tierd.service; rc=$?
-reload_failed() { st .daemon.last_reload | grep -q '^reload failed'; }
-wait_for 15 reload_failed
-info "systemctl reload (broken file) rc $rc; last_reload: $(st .daemon.last_reload)"
-ok "a broken edit + reload keeps generation $((g0 + 1))" gen_is $((g0 + 1))
-ok "tierd is still active (running)" [ "$(prop ActiveState)/$(prop SubState)" = active/running ]
-statusline=$(systemctl status tierd.service --no-pager 2>/dev/null | grep -m1 'Status:')
-info "systemctl status:$statusline"
-ok "systemctl status tierd shows the error in its Status: line" \
-  sh -c "echo '$statusline' | grep -q 'reload failed: .*tierd.conf:[0-9]*'"
-sed -i 's/^interval = banana$/interval = 500ms/' $CONF
-reload_to $((g0 + 2)); rc=$?
-no_error() { [ $rc = 0 ] && ! prop StatusText | grep -q 'reload failed'; }
-ok "fixed + reload: generation $((g0 + 2)) and the Status: line no longer shows the error" no_error
+# (the ctl helper's checks: synchronous reload through ExecReload=tierctl
+# reload; kept in these two functions)
+ctl_reload_checks() {
+  section "reload: edit /etc/tierd.conf, systemctl reload (ExecReload=tierctl reload, synchronous)"
+  local g0 rc t0 g_after out statusline
+  info "ExecReload: $(prop ExecReload | sed 's/ ; ignore_errors.*//')"
+  g0=$(gen)
+  sed -i 's/^#interval = 1s$/interval = 500ms/' $CONF
+  ok "edited $CONF: interval = 500ms" grep -q '^interval = 500ms$' $CONF
+  t0=$(now_ms)
+  systemctl reload tierd.service; rc=$?
+  g_after=$(gen)
+  info "systemctl reload returned $rc after $(( $(now_ms) - t0 )) ms; generation right then: $g_after"
+  ok "systemctl reload tierd returned 0 with the new generation already in force ($g0 -> $g_after, no waiting)" \
+    [ $rc = 0 -a "$g_after" = $((g0 + 1)) ]
+  ok "last_reload is ok" [ "$(st .daemon.last_reload)" = ok ]
+  n=$(journal_json | jq -r --arg m $MID_RELOAD --arg g $((g0 + 1)) \
+    'select(.MESSAGE_ID == $m and .TIERD_CONFIG_GENERATION == $g) | .MESSAGE' | wc -l)
+  ok "the reload is in the journal with TIERD_CONFIG_GENERATION=$((g0 + 1))" [ "$n" -ge 1 ]
+  # broken edit: systemctl reload itself fails
+  sed -i 's/^interval = 500ms$/interval = banana/' $CONF
+  t0=$(now_ms)
+  out=$(systemctl reload tierd.service 2>&1); rc=$?
+  info "systemctl reload (broken file) returned $rc after $(( $(now_ms) - t0 )) ms; what the admin sees:"
+  echo "$out" | sed 's/^/   systemctl> /'
+  ok "a broken edit makes systemctl reload tierd exit non-zero (rc $rc)" [ $rc != 0 ]
+  ok "and keeps generation $((g0 + 1)), last_reload says why at once" \
+    sh -c "[ '$(gen)' = $((g0 + 1)) ] && tierctl status --json | jq -r .daemon.last_reload | grep -q '^reload failed: $CONF:[0-9]*: \[daemon\] interval'"
+  ok "tierd is still active (running)" [ "$(prop ActiveState)/$(prop SubState)" = active/running ]
+  info "ReloadResult=$(prop ReloadResult 2>/dev/null)"
+  journalctl -u tierd.service --no-pager -o cat -n 40 | grep -F 'tierctl: reload:' | tail -1 | sed 's/^/   journal> /'
+  ok "the journal has tierctl's file:line message from ExecReload=" \
+    sh -c "journalctl -u tierd.service --no-pager -o cat | grep -q 'tierctl: reload: reload failed: $CONF:[0-9]*:'"
+  systemctl status tierd.service --no-pager -n 4 2>/dev/null | sed 's/^/   status> /'
+  statusline=$(systemctl status tierd.service --no-pager 2>/dev/null | grep -m1 'Status:')
+  ok "systemctl status tierd shows the file:line error in its Status: line" \
+    sh -c "echo '$statusline' | grep -q 'reload failed: .*tierd.conf:[0-9]*'"
+  sed -i 's/^interval = banana$/interval = 500ms/' $CONF
+  systemctl reload tierd.service; rc=$?
+  g_after=$(gen)
+  no_error() { [ $rc = 0 ] && [ "$g_after" = $((g0 + 2)) ] && ! prop StatusText | grep -q 'reload failed'; }
+  ok "fixed + reload: rc 0, generation $((g0 + 2)) at once, and the Status: line no longer shows the error" no_error
+}
+
+# The socket moved with Environment=TIERD_SOCKET= (tierd and the tierctl of
+# ExecReload= both read it): systemctl reload keeps working.
+ctl_reload_alt_socket_checks() {
+  section "reload with the control socket elsewhere (Environment=TIERD_SOCKET=)"
+  local alt=/run/tierd/alt.sock g0 rc
+  mkdir -p $UNITD
+  printf '[Service]\nEnvironment=TIERD_SOCKET=%s\n' $alt > $UNITD/60-vmtest-socket.conf
+  systemctl daemon-reload
+  systemctl restart tierd.service
+  ok "tierd listens on $alt" [ -S $alt ]
+  tierctl status > /dev/null 2>&1; rc=$?
+  ok "and not on the default socket (tierctl without --socket: exit 3, rc $rc)" [ $rc = 3 ]
+  altgen() { tierctl --socket $alt status --json 2>/dev/null | jq -r .daemon.config_generation; }
+  g0=$(altgen)
+  sed -i 's/^interval = 500ms$/interval = 400ms/' $CONF
+  systemctl reload tierd.service; rc=$?
+  ok "systemctl reload works on the moved socket (rc $rc, generation $g0 -> $(altgen))" \
+    [ $rc = 0 -a "$(altgen)" = $((g0 + 1)) ]
+  sed -i 's/^interval = 400ms$/interval = lots/' $CONF
+  systemctl reload tierd.service > /dev/null 2>&1; rc=$?
+  ok "and fails there on a broken file (rc $rc)" [ $rc != 0 ]
+  sed -i 's/^interval = lots$/interval = 500ms/' $CONF
+  # No restart back to the default socket (a restart costs 10-20 s under
+  # TCG): the final stop ends this instance.
+  rm -f $UNITD/60-vmtest-socket.conf
+  systemctl daemon-reload
+}
+
+ctl_reload_checks
 
 # ---------------------------------------------------------------- relief
 section "relief: moves another user's pages"
@@ -570,6 +614,8 @@ rm -f $UNITD/50-vmtest-watchdog.conf; systemctl daemon-reload
 systemctl restart tierd.service
 ok "restarted clean after the hung main loop ($(prop ActiveState))" [ "$(prop ActiveState)" = active ]
 ok "demotion_enabled is true again" knob_is true
+
+ctl_reload_alt_socket_checks
 
 # ---------------------------------------------------------------- security
 section "systemd-analyze security tierd"
