@@ -63,6 +63,7 @@ int tierd_owner_open(struct tierd_owner *o, struct tierd *d, int leftover_origin
 	tier_demotion_init(&o->st);
 	o->file_fd = -1;
 	o->knob.fd = -1;
+	o->follow_renames = strcmp(d->root, "/") != 0;
 	int r = tier_attr_open(d->rootfd, &o->knob, TIERD_KNOB_DEMOTION, O_RDWR);
 	o->knob_writable = r == 0;
 	if (r == -EACCES || r == -EROFS || r == -EPERM)
@@ -101,7 +102,8 @@ int tierd_owner_open(struct tierd_owner *o, struct tierd *d, int leftover_origin
 int tierd_owner_read(struct tierd_owner *o, struct tierd *d)
 {
 	char buf[32];
-	(void)tier_attr_refresh(d->rootfd, &o->knob);
+	if (o->follow_renames)
+		(void)tier_attr_refresh(d->rootfd, &o->knob);
 	ssize_t n = tier_attr_pread(&o->knob, buf, sizeof(buf));
 	if (n < 0)
 		return -1;

@@ -50,6 +50,11 @@ struct tierd_owner {
 	struct tier_demotion_state st;
 	struct tier_attr_fd knob;     /* demotion_enabled; read-only when not writable */
 	bool knob_writable;
+	/* --root other than "/": a fixture's files are replaced by rename, so
+	 * every look checks (fstatat) that the open files are still the ones
+	 * the paths name (the guard thread's files too).  On the host, /proc
+	 * and /sys files never change identity: no check. */
+	bool follow_renames;
 	int file_fd;                  /* knobs.json, -1 without a state dir */
 	char recorded[8];             /* the original in the file: "true"/"false", "" none */
 	uint64_t recorded_usec;

@@ -239,10 +239,11 @@ static void set_error(struct tierd_guard *g, const char *fmt, ...)
 	snprintf(g->error, sizeof(g->error), "%s", msg);
 }
 
-/* Read a pre-opened file into g->buf, growing it once if it does not fit. */
+/* Read a pre-opened file into g->buf, growing it if it does not fit. */
 static ssize_t read_into_buf(struct tierd_guard *g, struct tier_attr_fd *a)
 {
-	(void)tier_attr_refresh(g->d->rootfd, a);
+	if (g->own.follow_renames)
+		(void)tier_attr_refresh(g->d->rootfd, a);
 	ssize_t n = tier_attr_pread(a, g->buf, g->buf_size);
 	while (n == -EFBIG && g->buf_size < BUF_MAX_BYTES) {
 		char *b = realloc(g->buf, g->buf_size * 2);
@@ -314,6 +315,10 @@ static void read_counters(struct tierd_guard *g)
 	}
 	for (int i = 0; i < g->nr_nodes && i < g->snap->nr_nodes; i++) {
 		struct tier_node *nd = &g->snap->nodes[i];
+		/* Only an upper node's counters matter (is it demoting?): a
+		 * slowest-tier node is not read at all. */
+		if (!nd->demotion_fallback || tier_bitmask_empty(nd->demotion_fallback))
+			continue;
 		n = g->nodes[i].fd.fd >= 0 ? read_into_buf(g, &g->nodes[i].fd) : -EBADF;
 		for (int c = 0; c < TIER_NR_COUNTERS; c++) {
 			uint64_t v;
