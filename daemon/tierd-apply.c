@@ -39,11 +39,7 @@ void tierd_record_action(struct tierd *d, const char *kind, const char *target, 
 
 static int save_state(struct tierd *d)
 {
-	int r;
-	if (d->state->nr == 0)
-		r = tier_state_remove_at(d->statefd, TIERD_STATE_FILE);
-	else
-		r = tier_state_save_at(d->statefd, TIERD_STATE_FILE, d->state);
+	int r = tier_state_commit_at(d->statefd, TIERD_STATE_FILE, d->state);
 	if (r < 0)
 		log_error("cannot write the state file %s/%s: %s", d->state_dir, TIERD_STATE_FILE, strerror(-r));
 	return r;
