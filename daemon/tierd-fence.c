@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include <tier/fence.h>
+#include <tier/procmaps.h>
 #include "tierd.h"
 #include "tierd-cgroup.h"
 #include "tierd-fence.h"
@@ -701,9 +702,12 @@ static void audit_intruders(struct tierd *d, struct tierd_fence *f, bool evict, 
 		snprintf(rel, sizeof(rel), "proc/%d/numa_maps", pid);
 		if (read_whole(d->rootfd, rel, &maps, NUMA_MAPS_MAX_BYTES) < 0)
 			continue;
-		memset(bytes, 0, TIER_MAX_NODES * sizeof(*bytes));
-		tier_fence_numa_maps_bytes(maps, bytes, TIER_MAX_NODES);
+		int pr = tier_numa_maps_sum(maps, 4096, bytes, TIER_MAX_NODES);
 		free(maps);
+		if (pr < 0)
+			continue;
+		for (unsigned n = 0; n < TIER_MAX_NODES; n++)
+			bytes[n] *= 4096u;
 		uint64_t sum = 0;
 		tier_bitmask_foreach(n, foreign)
 			sum += bytes[n];
