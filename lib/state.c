@@ -127,7 +127,31 @@ static void entry_clear(struct tier_state_entry *e)
 {
 	free(e->key);
 	free(e->original);
-	e->key = e->original = NULL;
+	free(e->json);
+	e->key = e->original = e->json = NULL;
+}
+
+/* The entry's line in the file, rendered once by json-c (escaping is
+ * json-c's, never ours). */
+static int entry_render(struct tier_state_entry *e)
+{
+	json_object *o = json_object_new_object();
+	if (!o)
+		return -ENOMEM;
+	if (json_object_object_add(o, "kind", json_object_new_string(tier_state_kind_name(e->kind))) < 0 ||
+	    json_object_object_add(o, "key", json_object_new_string(e->key)) < 0 ||
+	    json_object_object_add(o, "original", json_object_new_string(e->original)) < 0 ||
+	    json_object_object_add(o, "recorded_usec", json_object_new_uint64(e->recorded_usec)) < 0) {
+		json_object_put(o);
+		return -ENOMEM;
+	}
+	size_t len;
+	const char *s = json_object_to_json_string_length(o, JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE,
+							    &len);
+	e->json = s ? strndup(s, len) : NULL;
+	e->json_len = e->json ? len : 0;
+	json_object_put(o);
+	return e->json ? 0 : -ENOMEM;
 }
 
 void tier_state_free(struct tier_state *st)
@@ -258,7 +282,8 @@ static int append(struct tier_state *st, enum tier_state_kind kind, const char *
 	e->recorded_usec = recorded_usec;
 	e->hash = key_hash(kind, key);
 	e->seq = ++st->last_seq;
-	if (!e->key || !e->original) {
+	e->json = NULL;
+	if (!e->key || !e->original || entry_render(e) < 0) {
 		entry_clear(e);
 		return -ENOMEM;
 	}
@@ -450,47 +475,39 @@ static int fsync_dir(int dirfd)
 	return r;
 }
 
+/* The file: a pretty object with one line per entry, so an admin can read
+ * it after a crash; each entry's line was rendered by json-c when it was
+ * recorded (entry_render), so a save is one allocation and a copy. */
 static char *serialize(const struct tier_state *st, int *err)
 {
+	char head[128];
+	int hl = snprintf(head, sizeof(head), "{\n  \"version\": %d,\n  \"pid\": %ld,\n  \"entries\": [", TIER_STATE_VERSION,
+			  (long)getpid());
+	static const char tail[] = "\n  ]\n}\n";
+	size_t len = (size_t)hl + sizeof(tail);
 	*err = -ENOMEM;
-	json_object *root = json_object_new_object();
-	json_object *entries = json_object_new_array();
-	if (!root || !entries)
-		goto fail;
-	if (json_object_object_add(root, "version", json_object_new_int(TIER_STATE_VERSION)) < 0 ||
-	    json_object_object_add(root, "pid", json_object_new_int64(getpid())) < 0)
-		goto fail;
+	for (size_t i = 0; i < st->len; i++)
+		if (st->entries[i].key)
+			len += st->entries[i].json_len + 6;
+	char *out = malloc(len);
+	if (!out)
+		return NULL;
+	char *p = out;
+	memcpy(p, head, (size_t)hl);
+	p += hl;
+	bool first = true;
 	for (size_t i = 0; i < st->len; i++) {
 		const struct tier_state_entry *e = &st->entries[i];
 		if (!e->key)
 			continue;
-		json_object *o = json_object_new_object();
-		if (!o)
-			goto fail;
-		if (json_object_array_add(entries, o) < 0) {
-			json_object_put(o);
-			goto fail;
-		}
-		if (json_object_object_add(o, "kind", json_object_new_string(tier_state_kind_name(e->kind))) < 0 ||
-		    json_object_object_add(o, "key", json_object_new_string(e->key)) < 0 ||
-		    json_object_object_add(o, "original", json_object_new_string(e->original)) < 0 ||
-		    json_object_object_add(o, "recorded_usec", json_object_new_uint64(e->recorded_usec)) < 0)
-			goto fail;
+		memcpy(p, first ? "\n    " : ",\n    ", first ? 5 : 6);
+		p += first ? 5 : 6;
+		first = false;
+		memcpy(p, e->json, e->json_len);
+		p += e->json_len;
 	}
-	json_object_object_add(root, "entries", entries);
-	entries = NULL;
-	/* Pretty and with plain '/' so an admin can read the file after a crash. */
-	const char *s = json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
-								 JSON_C_TO_STRING_NOSLASHESCAPE);
-	char *out = NULL;
-	if (s && asprintf(&out, "%s\n", s) < 0)
-		out = NULL;
-	json_object_put(root);
+	memcpy(p, tail, sizeof(tail));
 	return out;
-fail:
-	json_object_put(entries);
-	json_object_put(root);
-	return NULL;
 }
 
 int tier_state_save_at(int dirfd, const char *name, const struct tier_state *st)

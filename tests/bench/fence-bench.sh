@@ -16,6 +16,11 @@ NT=${1:-100} NC=${2:-100}
 [[ $(id -u) -eq 0 ]] || { echo "needs root"; exit 77; }
 MNT=$(awk '$3 == "cgroup" && $4 ~ /(^|,)cpuset(,|$)/ { print $2; exit }' /proc/self/mounts)
 [[ -n $MNT && -w $MNT/cpuset.mems ]] || { echo "no writable cgroup v1 cpuset hierarchy"; exit 77; }
+# One test on the host's cpuset tree at a time: tierd fences every cpuset
+# cgroup of the host, so two of them (tests, benchmarks, in other worktrees
+# too) would write each other's cgroups.
+exec 9>/tmp/tierd-cgroupfs.lock
+flock -w 900 9 || { echo "SKIP: /tmp/tierd-cgroupfs.lock is held by another run"; exit 77; }
 
 WORK=$(mktemp -d /tmp/tierd-fbench-XXXXXX)
 CG=$MNT/tierd-bench-$$

@@ -15,6 +15,11 @@ skip() { echo "SKIP: $*"; exit 77; }
 command -v jq >/dev/null || skip "jq is not installed"
 MNT=$(awk '$3 == "cgroup" && $4 ~ /(^|,)cpuset(,|$)/ { print $2; exit }' /proc/self/mounts)
 [[ -n $MNT && -w $MNT/cpuset.mems ]] || skip "no writable cgroup v1 cpuset hierarchy"
+# One test on the host's cpuset tree at a time: tierd fences every cpuset
+# cgroup of the host, so two of them (tests, benchmarks, in other worktrees
+# too) would write each other's cgroups.
+exec 9>/tmp/tierd-cgroupfs.lock
+flock -w 900 9 || { echo "SKIP: /tmp/tierd-cgroupfs.lock is held by another run"; exit 77; }
 [[ $(cat "$MNT/cgroup.clone_children") == 0 ]] || skip "cgroup.clone_children=1 at $MNT: new cpusets are not empty"
 
 fails=0

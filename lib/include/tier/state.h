@@ -73,6 +73,9 @@ struct tier_state_entry {
 	/* private */
 	uint64_t seq;             /* order of recording (1, 2, ...); saved when <= saved_seq */
 	size_t hash;
+	char *json;               /* the entry as the file holds it (json-c made), so a save
+				   * of 10,000 entries is a copy, not 10,000 renderings */
+	size_t json_len;
 };
 
 /* Work done by the index, for tests that prove it linear (counts, not
