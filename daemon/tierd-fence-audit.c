@@ -120,9 +120,11 @@ struct fence_audit {
 	/* statistics */
 	uint64_t runs, pids_seen, skipped_granted, skipped_no_mm, skipped_memcg, numa_maps_read;
 	uint64_t slice_bytes, slice_lines, max_slice_bytes, max_slice_lines;
+	uint64_t run_bytes, last_run_bytes;   /* numa_maps bytes read by the run in progress / the last one */
 	uint64_t evictions, evicted_bytes, eviction_failures, evictions_identity_changed, evictions_no_target,
 		evictions_regranted;
 	char no_target[480];
+	struct tier_map *no_target_logged;   /* (pid, start time) said once; cleared past 4096 */
 
 	/* TIERD_DEBUG_EVICT_HOLD=PID:FILE (tests only, see tierd(8)) */
 	pid_t hold_pid;
@@ -311,6 +313,7 @@ static void audit_reset(struct fence_audit *a)
 	tier_map_free(a->memcg);
 	a->memcg = NULL;
 	memset(&a->run, 0, sizeof(a->run));
+	a->run_bytes = 0;
 	a->phase = A_IDLE;
 }
 
@@ -408,8 +411,17 @@ static bool evict_current(struct fence_audit *a, uint64_t sum)
 			 ma && ma[0] ? ma : "none", (unsigned long long)sum / 1024, fl);
 		free(ma);
 		/* once per task, not per audit */
-		if (strncmp(msg, a->no_target, 24) != 0)
+		uint64_t id[2] = { (uint64_t)c->pid, c->start_time };
+		if (!a->no_target_logged)
+			a->no_target_logged = tier_map_new(NULL);
+		if (a->no_target_logged && tier_map_count(a->no_target_logged) > 4096) {
+			tier_map_free(a->no_target_logged);
+			a->no_target_logged = tier_map_new(NULL);
+		}
+		if (a->no_target_logged && !tier_map_get(a->no_target_logged, &id, sizeof(id))) {
 			log_warning("fence: not evicting %s", msg);
+			(void)tier_map_put(a->no_target_logged, &id, sizeof(id), a);
+		}
 		snprintf(a->no_target, sizeof(a->no_target), "%s", msg);
 		goto out;
 	}
@@ -558,6 +570,7 @@ static bool read_more(struct fence_audit *a, struct tierd_budget *b, bool *cap_h
 			break;
 		}
 		a->slice_bytes += (uint64_t)n;
+		a->run_bytes += (uint64_t)n;
 		ssize_t lines = tier_numa_maps_stream_feed(&c->st, buf, (size_t)n);
 		if (lines < 0)
 			eof = true;
@@ -572,6 +585,8 @@ static void publish(struct fence_audit *a)
 {
 	a->pub = a->run;
 	a->runs++;
+	a->last_run_bytes = a->run_bytes;
+	a->run_bytes = 0;
 }
 
 static void root_step(struct fence_audit *a, struct tierd_budget *b)
@@ -789,6 +804,7 @@ void tierd_fence_audit_status(struct tierd_fence *f, struct json_object *o)
 	json_object_object_add(au, "slice_bytes_cap", json_object_new_int64(AUDIT_SLICE_BYTES));
 	json_object_object_add(au, "max_slice_bytes", json_object_new_int64((int64_t)a->max_slice_bytes));
 	json_object_object_add(au, "max_slice_lines", json_object_new_int64((int64_t)a->max_slice_lines));
+	json_object_object_add(au, "last_run_numa_maps_bytes", json_object_new_int64((int64_t)a->last_run_bytes));
 	json_object_object_add(au, "max_slice_usec", json_object_new_int64((int64_t)a->job.max_slice_usec));
 	json_object_object_add(au, "last_run_usec", json_object_new_int64((int64_t)a->job.last_run_usec));
 	json_object_object_add(au, "last_run_slices", json_object_new_int64((int64_t)a->job.last_run_slices));
@@ -809,6 +825,7 @@ void tierd_fence_audit_free(struct tierd *d, struct tierd_fence *f)
 	tierd_job_forget(d, &a->job);
 	audit_reset(a);
 	tier_bitmask_free(a->cur.foreign);
+	tier_map_free(a->no_target_logged);
 	free(a->pages);
 	free(a);
 	f->audit = NULL;

@@ -1374,8 +1374,10 @@ static int on_inotify(sd_event_source *s, int fd, uint32_t revents, void *userda
 			 * full pass sorts it out. */
 			if (res.failed)
 				f->full_pass_wanted = true;
-		} else {
-			/* a grant its ancestors lack, or no usable plan yet */
+		} else if (!f->plan || !f->plan->error) {
+			/* a grant its ancestors lack, or no usable plan yet (a plan
+			 * that says nothing can be fenced stays so until the
+			 * config or the topology changes) */
 			f->full_pass_wanted = true;
 		}
 		f->creations += added;
