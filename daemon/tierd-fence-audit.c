@@ -43,6 +43,7 @@
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 #include <linux/magic.h>
 
@@ -120,7 +121,9 @@ struct fence_audit {
 	/* statistics */
 	uint64_t runs, pids_seen, skipped_granted, skipped_no_mm, skipped_memcg, numa_maps_read;
 	uint64_t slice_bytes, slice_lines, max_slice_bytes, max_slice_lines;
-	uint64_t run_bytes, last_run_bytes;   /* numa_maps bytes read by the run in progress / the last one */
+	uint64_t run_bytes, last_run_bytes;
+	uint64_t max_slice_cpu_usec;          /* CPU time of the costliest slice (the job's figures are wall time) */
+	pid_t max_slice_pid;                  /* whose numa_maps that slice read */   /* numa_maps bytes read by the run in progress / the last one */
 	uint64_t evictions, evicted_bytes, eviction_failures, evictions_identity_changed, evictions_no_target,
 		evictions_regranted;
 	char no_target[480];
@@ -625,9 +628,31 @@ static void root_step(struct fence_audit *a, struct tierd_budget *b)
 		a->phase = A_PROCS;
 }
 
+static uint64_t thread_cpu_usec(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+static enum tierd_job_status audit_step_(struct tierd *d, struct tierd_budget *b, struct fence_audit *a);
+
 static enum tierd_job_status audit_step(struct tierd *d, struct tierd_budget *b, void *ctx)
 {
 	struct fence_audit *a = ctx;
+	uint64_t c0 = thread_cpu_usec();
+	pid_t pid = a->cur.active ? a->cur.pid : 0;
+	enum tierd_job_status st = audit_step_(d, b, a);
+	uint64_t cpu = thread_cpu_usec() - c0;
+	if (cpu > a->max_slice_cpu_usec) {
+		a->max_slice_cpu_usec = cpu;
+		a->max_slice_pid = pid ? pid : a->cur.pid;
+	}
+	return st;
+}
+
+static enum tierd_job_status audit_step_(struct tierd *d, struct tierd_budget *b, struct fence_audit *a)
+{
 	struct tierd_fence *f = a->f;
 	a->slice_bytes = a->slice_lines = 0;
 	if (d->paused) {
@@ -806,6 +831,8 @@ void tierd_fence_audit_status(struct tierd_fence *f, struct json_object *o)
 	json_object_object_add(au, "max_slice_lines", json_object_new_int64((int64_t)a->max_slice_lines));
 	json_object_object_add(au, "last_run_numa_maps_bytes", json_object_new_int64((int64_t)a->last_run_bytes));
 	json_object_object_add(au, "max_slice_usec", json_object_new_int64((int64_t)a->job.max_slice_usec));
+	json_object_object_add(au, "max_slice_cpu_usec", json_object_new_int64((int64_t)a->max_slice_cpu_usec));
+	json_object_object_add(au, "max_slice_pid", json_object_new_int64((int64_t)a->max_slice_pid));
 	json_object_object_add(au, "last_run_usec", json_object_new_int64((int64_t)a->job.last_run_usec));
 	json_object_object_add(au, "last_run_slices", json_object_new_int64((int64_t)a->job.last_run_slices));
 	json_object_object_add(au, "evictions_identity_changed",
