@@ -55,7 +55,8 @@ struct tierd_fence {
 	 * hands descriptors out cyclically). */
 	int ifd;
 	sd_event_source *io;
-	struct tier_map *watches;
+	struct tier_map *watches;     /* wd -> path */
+	struct tier_map *watch_paths; /* path -> wd (for IN_DELETE of a child) */
 	bool watch_error_logged;
 	uint64_t creations, removals, last_create_usec, max_create_usec, inotify_batches;
 

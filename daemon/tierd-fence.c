@@ -35,6 +35,7 @@
  *  - The audit and eviction: tierd-fence-audit.c.
  */
 #include <ctype.h>
+#include <stdint.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -72,10 +73,12 @@ static struct tierd_fence *fence_get(struct tierd *d)
 		f->priv = tier_nodemask_alloc();
 		f->with_memory = tier_nodemask_alloc();
 		f->watches = tier_map_new(free);
+		f->watch_paths = tier_map_new(NULL);
 		f->unit_cache = tier_map_new(free);
 		f->unit_ops = tier_map_new(NULL);
-		if (!f->watches || !f->unit_cache || !f->unit_ops) {
+		if (!f->watches || !f->watch_paths || !f->unit_cache || !f->unit_ops) {
 			tier_map_free(f->watches);
+			tier_map_free(f->watch_paths);
 			tier_map_free(f->unit_cache);
 			tier_map_free(f->unit_ops);
 			tier_bitmask_free(f->priv);
@@ -241,7 +244,10 @@ static void watch_add(struct tierd *d, struct tierd_fence *f, const char *cgpath
 	if (f->ifd < 0 || tierd_cgroup_relpath(&f->h, cgpath, NULL, rel, sizeof(rel)) < 0)
 		return;
 	snprintf(abs, sizeof(abs), "%s%s%s", d->root, d->root[strlen(d->root) - 1] == '/' ? "" : "/", rel);
-	int wd = inotify_add_watch(f->ifd, abs, IN_CREATE | IN_ONLYDIR | IN_DONT_FOLLOW);
+	/* IN_DELETE too: kernfs keeps a removed cgroup's inode around, so
+	 * IN_IGNORED on its own watch may come much later (or never); the
+	 * parent's IN_DELETE says at once that it went away. */
+	int wd = inotify_add_watch(f->ifd, abs, IN_CREATE | IN_DELETE | IN_ONLYDIR | IN_DONT_FOLLOW);
 	if (wd < 0) {
 		if (errno != ENOENT && !f->watch_error_logged) {
 			log_warning("fence: cannot watch %s (%m): new cgroups there are fenced by the full pass only",
@@ -252,8 +258,28 @@ static void watch_add(struct tierd *d, struct tierd_fence *f, const char *cgpath
 	}
 	/* The same inode gives the same descriptor again: replace. */
 	char *p = strdup(cgpath);
-	if (p && tier_map_put(f->watches, &wd, sizeof(wd), p) < 0)
+	if (p && tier_map_put(f->watches, &wd, sizeof(wd), p) < 0) {
 		free(p);
+		return;
+	}
+	(void)tier_map_put_str(f->watch_paths, cgpath, (void *)(intptr_t)wd);
+}
+
+/* Forget the watch of a cgroup that went away (both directions). */
+static void watch_drop(struct tierd_fence *f, int wd, const char *cgpath, bool rm)
+{
+	if (cgpath) {
+		void *v = tier_map_get_str(f->watch_paths, cgpath);
+		if (v && wd < 0)
+			wd = (int)(intptr_t)v;
+		if (v && (int)(intptr_t)v == wd)
+			tier_map_del_str(f->watch_paths, cgpath);
+	}
+	if (wd < 0)
+		return;
+	if (rm && f->ifd >= 0)
+		(void)inotify_rm_watch(f->ifd, wd);   /* its IN_IGNORED then finds nothing */
+	tier_map_del(f->watches, &wd, sizeof(wd));
 }
 
 /* H(c) from the state file: tierd changed c before, the original is the
@@ -720,7 +746,7 @@ static void apply_batch(struct tierd *d, struct tierd_fence *f, const struct tie
 		int r = op_target(d, f, &ops[k], &pd[k], why);
 		if (r < 0) {
 			pd[k].skip = true;
-			if (r != -ENOENT) {
+			if (r != -ENOENT && r != -ENODEV) {
 				log_warning("fence: %s: %s", f->tree->cg[ops[k].cg].path, strerror(-r));
 				res->failed++;
 			}
@@ -782,7 +808,9 @@ static void apply_batch(struct tierd *d, struct tierd_fence *f, const struct tie
 						f->given_back++;
 				}
 			}
-		} else if (r != -ENOENT) {
+		} else if (r != -ENOENT && r != -ENODEV) {
+			/* (ENOENT, ENODEV: the cgroup was removed meanwhile, an
+			 * expected event, not an error) */
 			res->failed++;
 			f->write_failures++;
 			log_warning("fence: writing %s to /%s failed: %s", pd[k].value, pd[k].key, strerror(-r));
@@ -1313,8 +1341,20 @@ static int on_inotify(sd_event_source *s, int fd, uint32_t revents, void *userda
 			if (!path)
 				continue;
 			if (ev->mask & IN_IGNORED) {
-				cgroup_removed(d, f, path);
-				tier_map_del(f->watches, &ev->wd, sizeof(ev->wd));
+				char *gone = strdup(path);
+				if (gone)
+					cgroup_removed(d, f, gone);
+				watch_drop(f, ev->wd, gone, false);
+				free(gone);
+				continue;
+			}
+			if ((ev->mask & IN_DELETE) && (ev->mask & IN_ISDIR) && ev->len) {
+				char *child;
+				if (asprintf(&child, "%s%s%s", path, strcmp(path, "/") ? "/" : "", ev->name) >= 0) {
+					cgroup_removed(d, f, child);
+					watch_drop(f, -1, child, true);
+					free(child);
+				}
 				continue;
 			}
 			if (!(ev->mask & IN_CREATE) || !(ev->mask & IN_ISDIR) || !ev->len)
@@ -1739,6 +1779,7 @@ void tierd_fence_free(struct tierd *d)
 	tier_bitmask_free(f->with_memory);
 	grants_free(f);
 	tier_map_free(f->watches);
+	tier_map_free(f->watch_paths);
 	tier_map_free(f->unit_cache);
 	tier_map_free(f->unit_ops);
 	free(f);
