@@ -729,19 +729,12 @@ struct batch_result {
 	const char *first_key;
 };
 
-/*
- * One batch: the originals of every op are recorded, the state file is
- * saved once, then the ops are written in order.  ops index f->tree.
- */
-static void apply_batch(struct tierd *d, struct tierd_fence *f, const struct tier_fence_op *ops, size_t nr,
-			const char *why, struct batch_result *res)
+/* Phase 1 of a batch: what each op changes, its original recorded (not
+ * saved yet).  Returns whether anything new was recorded. */
+static bool batch_record(struct tierd *d, struct tierd_fence *f, const struct tier_fence_op *ops, size_t nr,
+			 struct pending *pd, const char *why, struct batch_result *res)
 {
-	bool dry = tierd_dry_run(d), any_new = false;
-	struct pending *pd = nr ? calloc(nr, sizeof(*pd)) : NULL;
-	if (!nr || !pd)
-		return;
-
-	/* 1. What each op changes, recorded (originals) in one batch ... */
+	bool any_new = false;
 	for (size_t k = 0; k < nr; k++) {
 		int r = op_target(d, f, &ops[k], &pd[k], why);
 		if (r < 0) {
@@ -753,18 +746,29 @@ static void apply_batch(struct tierd *d, struct tierd_fence *f, const struct tie
 		}
 		any_new |= pd[k].recorded_new;
 	}
-	/* 2. ... saved once, BEFORE anything is written (a crash after a
-	 *    write still finds the original) ... */
-	if (any_new && commit_state(d, f) < 0) {
-		for (size_t k = 0; k < nr; k++)
-			if (pd[k].recorded_new)
-				tier_state_forget(d->state, pd[k].kind, pd[k].key);
-		tierd_record_action(d, "fence", "", NULL, "state file not writable: fencing nothing", -EIO);
-		res->save_failed = true;
-		pending_free(pd, nr);
-		return;
-	}
-	/* 3. ... then written in the plan's order. */
+	return any_new;
+}
+
+/* Phase 2: saved once, BEFORE anything is written (a crash after a write
+ * still finds the original).  On failure the new records are dropped and
+ * nothing of the batch may be written. */
+static bool batch_save(struct tierd *d, struct tierd_fence *f, struct pending *pd, size_t nr, struct batch_result *res)
+{
+	if (commit_state(d, f) == 0)
+		return true;
+	for (size_t k = 0; k < nr; k++)
+		if (pd[k].recorded_new)
+			tier_state_forget(d->state, pd[k].kind, pd[k].key);
+	tierd_record_action(d, "fence", "", NULL, "state file not writable: fencing nothing", -EIO);
+	res->save_failed = true;
+	return false;
+}
+
+/* Phase 3: written in the plan's order. */
+static void batch_write(struct tierd *d, struct tierd_fence *f, const struct tier_fence_op *ops, size_t nr,
+			struct pending *pd, const char *why, struct batch_result *res)
+{
+	bool dry = tierd_dry_run(d);
 	for (size_t k = 0; k < nr; k++) {
 		const struct tier_fence_op *op = &ops[k];
 		const char *path = f->tree->cg[op->cg].path;
@@ -818,8 +822,22 @@ static void apply_batch(struct tierd *d, struct tierd_fence *f, const struct tie
 			tierd_record_action(d, "fence", pd[k].key, pd[k].value, why, r);
 		}
 	}
-	pending_free(pd, nr);
 	f->counts_dirty = true;
+}
+
+/*
+ * One batch: the originals of every op are recorded, the state file is
+ * saved once, then the ops are written in order.  ops index f->tree.
+ */
+static void apply_batch(struct tierd *d, struct tierd_fence *f, const struct tier_fence_op *ops, size_t nr,
+			const char *why, struct batch_result *res)
+{
+	struct pending *pd = nr ? calloc(nr, sizeof(*pd)) : NULL;
+	if (!nr || !pd)
+		return;
+	if (!batch_record(d, f, ops, nr, pd, why, res) || batch_save(d, f, pd, nr, res))
+		batch_write(d, f, ops, nr, pd, why, res);
+	pending_free(pd, nr);
 }
 
 static void report_writes(struct tierd *d, struct tierd_fence *f, const struct batch_result *res, const char *why)
@@ -843,7 +861,7 @@ static void report_writes(struct tierd *d, struct tierd_fence *f, const struct b
 
 /* ---- full passes: a slow job ------------------------------------------- */
 
-enum pass_phase { P_IDLE, P_WALK, P_PLAN, P_APPLY, P_PRUNE };
+enum pass_phase { P_IDLE, P_WALK, P_PLAN, P_RECORD, P_APPLY, P_PRUNE };
 
 struct fence_pass {
 	struct tierd_job job;
@@ -857,6 +875,8 @@ struct fence_pass {
 	struct tier_fence_planner *planner;
 	struct tier_fence_op *ops;
 	size_t nr_ops, next_op;
+	struct pending *pd;                  /* [nr_ops]: the whole pass is one batch */
+	bool any_new;
 	struct batch_result res;
 	char **created;                      /* cgroups inotify reported during WALK/PLAN */
 	size_t nr_created, cap_created;
@@ -872,6 +892,10 @@ static void pass_reset(struct tierd *d, struct fence_pass *p)
 	p->planner = NULL;
 	tier_fence_tree_free(p->tree);
 	p->tree = NULL;
+	if (p->pd)
+		pending_free(p->pd, p->nr_ops);
+	p->pd = NULL;
+	p->any_new = false;
 	tier_fence_ops_free(p->ops, p->nr_ops);
 	p->ops = NULL;
 	p->nr_ops = p->next_op = 0;
@@ -1007,8 +1031,9 @@ static void pass_finish(struct tierd *d, struct tierd_fence *f, struct fence_pas
 		commit_state(d, f);
 	report_writes(d, f, &p->res, p->why);
 	f->full_passes++;
+	/* (this slice is not counted yet: the job adds it when it returns) */
 	f->full_pass_cost_usec = p->job.run_usec;
-	f->full_pass_slices_last = p->job.slices_in_run;
+	f->full_pass_slices_last = p->job.slices_in_run + 1;
 	f->full_pass_wall_usec_last = tierd_now_mono_usec() - p->t0_mono;
 	if (f->full_pass_cost_usec > f->full_pass_max_usec)
 		f->full_pass_max_usec = f->full_pass_cost_usec;
@@ -1088,24 +1113,46 @@ static enum tierd_job_status pass_step(struct tierd *d, struct tierd_budget *b, 
 		else if (f->problem[0])
 			set_problem(f, "%s", "");
 		pass_swap(d, f, p, plan);
-		p->phase = P_APPLY;
+		p->pd = p->nr_ops ? calloc(p->nr_ops, sizeof(*p->pd)) : NULL;
+		if (p->nr_ops && !p->pd) {
+			pass_reset(d, p);
+			return TIERD_JOB_DONE;
+		}
+		p->next_op = 0;
+		p->phase = P_RECORD;
 		return TIERD_JOB_MORE;
 	}
-	case P_APPLY:
+	case P_RECORD:
+		/* The whole pass is one batch: every original recorded (in
+		 * slices: memory only, and a read of subtree_control), ONE save,
+		 * then the writes in slices. */
 		while (p->next_op < p->nr_ops && tierd_budget_left(b)) {
 			size_t n = p->nr_ops - p->next_op;
 			if (n > BATCH_OPS)
 				n = BATCH_OPS;
-			apply_batch(d, f, p->ops + p->next_op, n, p->why, &p->res);
+			p->any_new |= batch_record(d, f, p->ops + p->next_op, n, p->pd + p->next_op, p->why, &p->res);
 			p->next_op += n;
 			tierd_budget_use(b, n);
-			if (p->res.save_failed) {
-				p->next_op = p->nr_ops;   /* nothing more this pass */
-				break;
-			}
+		}
+		if (p->next_op < p->nr_ops)
+			return TIERD_JOB_MORE;
+		if (p->any_new)
+			(void)batch_save(d, f, p->pd, p->nr_ops, &p->res);   /* failed: P_APPLY writes nothing */
+		p->next_op = 0;
+		p->phase = P_APPLY;
+		p->apply_usec += tierd_now_mono_usec() - t0;
+		return TIERD_JOB_MORE;
+	case P_APPLY:
+		while (!p->res.save_failed && p->next_op < p->nr_ops && tierd_budget_left(b)) {
+			size_t n = p->nr_ops - p->next_op;
+			if (n > BATCH_OPS)
+				n = BATCH_OPS;
+			batch_write(d, f, p->ops + p->next_op, n, p->pd + p->next_op, p->why, &p->res);
+			p->next_op += n;
+			tierd_budget_use(b, n);
 		}
 		p->apply_usec += tierd_now_mono_usec() - t0;
-		if (p->next_op < p->nr_ops)
+		if (!p->res.save_failed && p->next_op < p->nr_ops)
 			return TIERD_JOB_MORE;
 		p->phase = P_PRUNE;
 		return TIERD_JOB_MORE;
@@ -1701,6 +1748,13 @@ struct json_object *tierd_fence_status(struct tierd *d)
 	json_object_object_add(o, "state_pruned", json_object_new_int64((int64_t)f->state_pruned));
 	json_object_object_add(o, "full_passes", json_object_new_int64((int64_t)f->full_passes));
 	json_object_object_add(o, "full_pass_running", json_object_new_boolean(pass_running(f)));
+	/* the job's own figures: they include the pass's last slice */
+	if (f->pass && f->pass->job.runs) {
+		f->full_pass_cost_usec = f->pass->job.last_run_usec;
+		f->full_pass_slices_last = f->pass->job.last_run_slices;
+		if (f->full_pass_cost_usec > f->full_pass_max_usec)
+			f->full_pass_max_usec = f->full_pass_cost_usec;
+	}
 	json_object_object_add(o, "full_pass_usec_last", json_object_new_int64((int64_t)f->full_pass_cost_usec));
 	json_object_object_add(o, "full_pass_usec_max", json_object_new_int64((int64_t)f->full_pass_max_usec));
 	json_object_object_add(o, "full_pass_slices_last", json_object_new_int64((int64_t)f->full_pass_slices_last));
