@@ -58,7 +58,8 @@
 #define AUDIT_EVICT_INTERVAL_USEC (5u * 1000000u) /* demotion = evict: how often to sweep */
 #define WALK_STEP 64u            /* cgroups appended between two budget checks */
 #define PLAN_STEP 256u           /* planner units between two budget checks */
-#define BATCH_OPS 256u           /* writes per batch (one save of the state file each) */
+#define RECORD_STEP 32u          /* originals recorded between two budget checks */
+#define INOTIFY_READ_BYTES 8192u /* events read per loop iteration: ~250 creations, one batch */
 #define KEY_MAX 4200u
 
 /* ---- helpers ----------------------------------------------------------- */
@@ -1128,8 +1129,8 @@ static enum tierd_job_status pass_step(struct tierd *d, struct tierd_budget *b, 
 		 * then the writes in slices. */
 		while (p->next_op < p->nr_ops && tierd_budget_left(b)) {
 			size_t n = p->nr_ops - p->next_op;
-			if (n > BATCH_OPS)
-				n = BATCH_OPS;
+			if (n > RECORD_STEP)
+				n = RECORD_STEP;
 			p->any_new |= batch_record(d, f, p->ops + p->next_op, n, p->pd + p->next_op, p->why, &p->res);
 			p->next_op += n;
 			tierd_budget_use(b, n);
@@ -1143,13 +1144,12 @@ static enum tierd_job_status pass_step(struct tierd *d, struct tierd_budget *b, 
 		p->apply_usec += tierd_now_mono_usec() - t0;
 		return TIERD_JOB_MORE;
 	case P_APPLY:
+		/* one write at a time: a write through libcgroup costs up to a
+		 * few hundred microseconds (and a cgroup_mutex the host may hold) */
 		while (!p->res.save_failed && p->next_op < p->nr_ops && tierd_budget_left(b)) {
-			size_t n = p->nr_ops - p->next_op;
-			if (n > BATCH_OPS)
-				n = BATCH_OPS;
-			batch_write(d, f, p->ops + p->next_op, n, p->pd + p->next_op, p->why, &p->res);
-			p->next_op += n;
-			tierd_budget_use(b, n);
+			batch_write(d, f, p->ops + p->next_op, 1, p->pd + p->next_op, p->why, &p->res);
+			p->next_op++;
+			tierd_budget_use(b, 1);
 		}
 		p->apply_usec += tierd_now_mono_usec() - t0;
 		if (!p->res.save_failed && p->next_op < p->nr_ops)
@@ -1362,7 +1362,7 @@ static int on_inotify(sd_event_source *s, int fd, uint32_t revents, void *userda
 {
 	struct tierd *d = userdata;
 	struct tierd_fence *f = d->fence;
-	char buf[65536] __attribute__((aligned(__alignof__(struct inotify_event))));
+	char buf[INOTIFY_READ_BYTES] __attribute__((aligned(__alignof__(struct inotify_event))));
 	struct creation *cr = NULL;
 	size_t nr_cr = 0, cap_cr = 0, added = 0;
 	bool overflow = false;
@@ -1370,9 +1370,13 @@ static int on_inotify(sd_event_source *s, int fd, uint32_t revents, void *userda
 	(void)s;
 	(void)revents;
 
-	/* Everything queued since the last loop iteration: one batch. */
-	for (;;) {
-		ssize_t n = read(fd, buf, sizeof(buf));
+	/* What is queued since the last loop iteration, up to a bounded
+	 * chunk: one batch (one save for all of it).  A longer burst stays in
+	 * the kernel's queue for the next iterations (the fd stays readable),
+	 * so other events are served in between; a queue that overflows says
+	 * IN_Q_OVERFLOW and gets a full pass. */
+	for (int once = 0; once < 1; once++) {
+		ssize_t n = read(fd, buf, INOTIFY_READ_BYTES);
 		if (n <= 0)
 			break;
 		for (char *p = buf; p < buf + n;) {

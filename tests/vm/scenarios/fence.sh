@@ -25,6 +25,70 @@ n0() { sed -n 's/.*N0pages=\([0-9]*\).*/\1/p' "$1" | tail -1; }
 cs() { tierctl status --json | tr -d ' \n'; }
 uptime_cs() { awk '{ printf "%d", $1 * 100 }' /proc/uptime; }
 
+# ---- variant "v1" (3tier): a real cgroup v1 cpuset hierarchy, reloads ----
+# issue 13 item 3 on the real v1 tree with three nodes: private_nodes = 1-2,
+# then a reload to 2 must give node 1 back to every cpuset within one full
+# pass (computed from the recorded originals: /a was empty, /b the admin's
+# 0-1, /c the admin's 0-2), the kernel must let a task in /a use node 1
+# again, and a reload that empties private_nodes gives every restriction
+# back (what v1 allows: a cpuset with tasks cannot be emptied).
+if [ "${1:-}" = v1 ]; then
+  [ "$(cat /sys/devices/system/node/has_memory)" = 0-2 ] || { echo "fence: SKIP: v1 needs nodes 0-2 with memory (3tier)"; exit 77; }
+  V1=/run/cpuset-v1
+  mkdir -p $V1
+  # cpuset is not enabled anywhere in cgroup v2 here, so v1 may take it
+  mount -t cgroup -o cpuset cpuset $V1 || { echo "fence: SKIP: cannot mount the cpuset controller as v1"; exit 77; }
+  echo 0 > $V1/cgroup.clone_children
+  mkdir $V1/a $V1/b $V1/c
+  echo 0-1 > $V1/b/cpuset.mems
+  echo 0-2 > $V1/c/cpuset.mems
+  echo "== kernel $(uname -r), cgroup v1 cpuset at $V1 (root mems $(cat $V1/cpuset.mems))"
+  v1conf() {
+    cat > /tmp/fence-v1.conf <<CONF
+[daemon]
+interval = 200ms
+[fence]
+private_nodes = $1
+backend = cgroupfs
+demotion = allow
+full_pass = 60s
+CONF
+  }
+  passes() { tierctl status --json | tr -d ' \n' | sed -n 's/.*"full_passes":\([0-9]*\).*/\1/p'; }
+  wait_passes() { i=0; while [ "$(passes)" -lt "$1" ] && [ $i -lt 100 ]; do i=$((i + 1)); sleep 0.1; done; }
+  v1conf 1-2
+  tierd --config /tmp/fence-v1.conf -l debug > /tmp/tierd-v1.log 2>&1 &
+  tpid=$!
+  i=0; until [ "$(passes 2>/dev/null)" -ge 1 ] 2>/dev/null; do i=$((i + 1)); [ $i -gt 100 ] && break; sleep 0.1; done
+  check "v1: fenced with private 1-2: /a /b /c = 0" [ "$(cat $V1/a/cpuset.mems)|$(cat $V1/b/cpuset.mems)|$(cat $V1/c/cpuset.mems)" = "0|0|0" ]
+  echo 0-1 > $V1/a/cpuset.cpus
+  sleep 1000 & spid=$!
+  echo $spid > $V1/a/tasks
+  check "v1: a task in /a may use node 0 only" [ "$(sed -n 's/^Mems_allowed_list:[[:space:]]*//p' /proc/$spid/status)" = 0 ]
+  n=$(passes)
+  v1conf 2
+  tierctl reload > /dev/null
+  wait_passes $((n + 1))
+  echo "   after the reload: /a $(cat $V1/a/cpuset.mems), /b $(cat $V1/b/cpuset.mems), /c $(cat $V1/c/cpuset.mems)"
+  check "v1: node 1 given back within one pass: /a /b /c = 0-1" \
+    [ "$(cat $V1/a/cpuset.mems)|$(cat $V1/b/cpuset.mems)|$(cat $V1/c/cpuset.mems)" = "0-1|0-1|0-1" ]
+  check "v1: the task in /a may use node 1 again" [ "$(sed -n 's/^Mems_allowed_list:[[:space:]]*//p' /proc/$spid/status)" = 0-1 ]
+  v1conf ""
+  tierctl reload > /dev/null
+  i=0; until tierctl status --json | tr -d ' \n' | grep -q '"fence":{"state":"off"'; do i=$((i + 1)); [ $i -gt 100 ] && break; sleep 0.1; done
+  check "v1: nothing private: status off" sh -c "tierctl status --json | tr -d ' \n' | grep -q '\"fence\":{\"state\":\"off\"'"
+  check "v1: /b and /c back to the admin's 0-1 and 0-2" [ "$(cat $V1/b/cpuset.mems)|$(cat $V1/c/cpuset.mems)" = "0-1|0-2" ]
+  check "v1: /a has a task: keeps 0-2 or 0-1, logged" grep -q "has tasks now (v1 cannot empty it): left as is" /tmp/tierd-v1.log
+  kill -TERM $tpid; wait $tpid; rc=$?
+  check "v1: tierd stopped cleanly" [ $rc = 0 ]
+  kill $spid; wait $spid 2>/dev/null
+  [ $fails -gt 0 ] && { echo "   tierd log (last 30 lines):"; tail -30 /tmp/tierd-v1.log | sed 's/^/   /'; }
+  rmdir $V1/a $V1/b $V1/c; umount $V1
+  echo "fence: $VM_SHAPE v1: $fails failure(s)"
+  [ $fails -eq 0 ] && echo "fence: PASS" || echo "fence: FAIL"
+  exit $((fails > 0))
+fi
+
 grep -qw cpuset $CG/cgroup.controllers || { echo "fence: SKIP: no cpuset controller in cgroup v2"; exit 77; }
 command -v interleave >/dev/null || { echo "fence: FAIL: no interleave helper in the guest"; exit 1; }
 [ "$(cat /sys/devices/system/node/has_memory)" = 0-1 ] || { echo "fence: SKIP: needs nodes 0-1 with memory"; exit 77; }
