@@ -16,6 +16,7 @@
 struct tierd;
 struct tier_map;
 struct fence_audit;
+struct creation;
 
 #define FENCE_MAX_LAST 8
 
@@ -59,6 +60,9 @@ struct tierd_fence {
 	struct tier_map *watch_paths; /* path -> wd (for IN_DELETE of a child) */
 	bool watch_error_logged;
 	uint64_t creations, removals, last_create_usec, max_create_usec, inotify_batches;
+	struct creation *pend;        /* reported, not fenced yet (a burst is fenced in bounded batches) */
+	size_t pend_head, nr_pend, cap_pend;
+	sd_event_source *pend_src;    /* fences the rest of a burst in the next loop iteration */
 
 	/* Writes and the state file. */
 	uint64_t writes, write_failures, pending_dry_run;

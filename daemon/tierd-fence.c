@@ -43,6 +43,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <tier/fence.h>
@@ -862,7 +863,7 @@ static void report_writes(struct tierd *d, struct tierd_fence *f, const struct b
 
 /* ---- full passes: a slow job ------------------------------------------- */
 
-enum pass_phase { P_IDLE, P_WALK, P_PLAN, P_RECORD, P_APPLY, P_PRUNE };
+enum pass_phase { P_IDLE, P_WALK, P_PLAN, P_RECORD, P_APPLY, P_FREE, P_PRUNE };
 
 struct fence_pass {
 	struct tierd_job job;
@@ -877,6 +878,10 @@ struct fence_pass {
 	struct tier_fence_op *ops;
 	size_t nr_ops, next_op;
 	struct pending *pd;                  /* [nr_ops]: the whole pass is one batch */
+	struct tier_fence_tree *old_tree;    /* the cache and plan the pass replaced, */
+	struct tier_fence_plan *old_plan;    /* freed in slices (P_FREE) */
+	size_t free_cursor;
+	size_t prune_cursor, pruned;
 	bool any_new;
 	struct batch_result res;
 	char **created;                      /* cgroups inotify reported during WALK/PLAN */
@@ -886,6 +891,12 @@ struct fence_pass {
 
 static void pass_reset(struct tierd *d, struct fence_pass *p)
 {
+	tier_fence_tree_free(p->old_tree);
+	p->old_tree = NULL;
+	tier_fence_plan_free(p->old_plan);
+	p->old_plan = NULL;
+	p->free_cursor = 0;
+	p->prune_cursor = p->pruned = 0;
 	if (p->walk)
 		d->ops->cgroup_walk_free(p->walk);
 	p->walk = NULL;
@@ -957,10 +968,14 @@ static void pass_swap(struct tierd *d, struct tierd_fence *f, struct fence_pass 
 			(void)walk_subtree(d, f, p->tree, par, slash + 1, &added);
 		*slash = '/';
 	}
-	tier_fence_tree_free(f->tree);
+	/* the old pair is freed in slices later (P_FREE) */
+	tier_fence_tree_free(p->old_tree);
+	tier_fence_plan_free(p->old_plan);
+	p->old_tree = f->tree;
+	p->old_plan = f->plan;
+	p->free_cursor = 0;
 	f->tree = p->tree;
 	p->tree = NULL;
-	tier_fence_plan_free(f->plan);
 	f->plan = plan;
 	f->counts_dirty = true;
 	if (added && !plan->error) {
@@ -1023,11 +1038,8 @@ static bool entry_gone(void *ctx, const struct tier_state_entry *e)
 
 static void pass_finish(struct tierd *d, struct tierd_fence *f, struct fence_pass *p)
 {
-	struct prune_ctx pc = { .d = d, .f = f, .mount_len = strlen(f->h.mount) };
-	size_t pruned = tierd_dry_run(d) ? 0 : tier_state_prune(d->state, entry_gone, &pc);
-	f->state_pruned += pruned;
-	if (pruned)
-		log_debug("fence: %zu state entr%s of removed cgroups pruned", pruned, pruned == 1 ? "y" : "ies");
+	if (p->pruned)
+		log_debug("fence: %zu state entr%s of removed cgroups pruned", p->pruned, p->pruned == 1 ? "y" : "ies");
 	if (d->state->dirty && !tierd_dry_run(d))
 		commit_state(d, f);
 	report_writes(d, f, &p->res, p->why);
@@ -1046,7 +1058,31 @@ static void pass_finish(struct tierd *d, struct tierd_fence *f, struct fence_pas
 	pass_reset(d, p);
 }
 
+static enum tierd_job_status pass_step_(struct tierd *d, struct tierd_budget *b, void *ctx);
+
+static uint64_t cpu_now_usec(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/* A slice far over its budget is worth a debug line saying which phase. */
 static enum tierd_job_status pass_step(struct tierd *d, struct tierd_budget *b, void *ctx)
+{
+	struct fence_pass *p = ctx;
+	enum pass_phase ph = p->phase;
+	uint64_t c0 = cpu_now_usec();
+	enum tierd_job_status st = pass_step_(d, b, ctx);
+	uint64_t cpu = cpu_now_usec() - c0;
+	if (cpu > 2 * TIERD_SLICE_USEC) {
+		static const char *const names[] = { "start", "walk", "plan", "record", "apply", "free", "prune" };
+		log_debug("fence: a full-pass slice (%s) took %llu us of CPU", names[ph], (unsigned long long)cpu);
+	}
+	return st;
+}
+
+static enum tierd_job_status pass_step_(struct tierd *d, struct tierd_budget *b, void *ctx)
 {
 	struct fence_pass *p = ctx;
 	struct tierd_fence *f = p->f;
@@ -1154,11 +1190,43 @@ static enum tierd_job_status pass_step(struct tierd *d, struct tierd_budget *b, 
 		p->apply_usec += tierd_now_mono_usec() - t0;
 		if (!p->res.save_failed && p->next_op < p->nr_ops)
 			return TIERD_JOB_MORE;
+		p->phase = P_FREE;
+		return TIERD_JOB_MORE;
+	case P_FREE:
+		/* the replaced cache and plan, a few thousand entries a slice */
+		while (p->old_plan && tierd_budget_left(b)) {
+			tierd_budget_use(b, 16);
+			if (tier_fence_plan_free_some(p->old_plan, &p->free_cursor, 2048)) {
+				p->old_plan = NULL;
+				p->free_cursor = 0;
+			}
+		}
+		while (!p->old_plan && p->old_tree && tierd_budget_left(b)) {
+			tierd_budget_use(b, 16);
+			if (tier_fence_tree_free_some(p->old_tree, &p->free_cursor, 2048)) {
+				p->old_tree = NULL;
+				p->free_cursor = 0;
+			}
+		}
+		if (p->old_plan || p->old_tree)
+			return TIERD_JOB_MORE;
 		p->phase = P_PRUNE;
 		return TIERD_JOB_MORE;
-	case P_PRUNE:
+	case P_PRUNE: {
+		/* entries of cgroups that no longer exist, in steps */
+		struct prune_ctx pc = { .d = d, .f = f, .mount_len = strlen(f->h.mount) };
+		bool done = tierd_dry_run(d);
+		while (!done && tierd_budget_left(b)) {
+			size_t before = p->pruned;
+			done = tier_state_prune_some(d->state, entry_gone, &pc, &p->prune_cursor, 1024, &p->pruned);
+			f->state_pruned += p->pruned - before;
+			tierd_budget_use(b, 64);
+		}
+		if (!done)
+			return TIERD_JOB_MORE;
 		pass_finish(d, f, p);
 		return TIERD_JOB_DONE;
+	}
 	}
 	return TIERD_JOB_DONE;
 }
@@ -1358,95 +1426,74 @@ static void cgroup_removed(struct tierd *d, struct tierd_fence *f, const char *p
 		f->state_pruned++;
 }
 
-static int on_inotify(sd_event_source *s, int fd, uint32_t revents, void *userdata)
-{
-	struct tierd *d = userdata;
-	struct tierd_fence *f = d->fence;
-	char buf[INOTIFY_READ_BYTES] __attribute__((aligned(__alignof__(struct inotify_event))));
-	struct creation *cr = NULL;
-	size_t nr_cr = 0, cap_cr = 0, added = 0;
-	bool overflow = false;
-	uint64_t t0 = tierd_now_mono_usec();
-	(void)s;
-	(void)revents;
+#define PEND_BATCH 64u            /* new cgroups fenced per loop iteration, at most */
 
-	/* What is queued since the last loop iteration, up to a bounded
-	 * chunk: one batch (one save for all of it).  A longer burst stays in
-	 * the kernel's queue for the next iterations (the fd stays readable),
-	 * so other events are served in between; a queue that overflows says
-	 * IN_Q_OVERFLOW and gets a full pass. */
-	for (int once = 0; once < 1; once++) {
-		ssize_t n = read(fd, buf, INOTIFY_READ_BYTES);
-		if (n <= 0)
-			break;
-		for (char *p = buf; p < buf + n;) {
-			struct inotify_event *ev = (struct inotify_event *)p;
-			p += sizeof(*ev) + ev->len;
-			if (!f)
-				continue;
-			if (ev->mask & IN_Q_OVERFLOW) {
-				overflow = true;
-				continue;
+static void pend_clear(struct tierd_fence *f)
+{
+	for (size_t i = f->pend_head; i < f->nr_pend; i++) {
+		free(f->pend[i].parent);
+		free(f->pend[i].name);
+	}
+	f->pend_head = f->nr_pend = 0;
+}
+
+static void pend_push(struct tierd_fence *f, const char *parent, const char *name)
+{
+	if (f->pend_head && f->pend_head == f->nr_pend)
+		f->pend_head = f->nr_pend = 0;
+	if (f->nr_pend == f->cap_pend) {
+		if (f->pend_head) {   /* reuse the consumed front */
+			memmove(f->pend, f->pend + f->pend_head, (f->nr_pend - f->pend_head) * sizeof(*f->pend));
+			f->nr_pend -= f->pend_head;
+			f->pend_head = 0;
+		}
+		if (f->nr_pend == f->cap_pend) {
+			size_t nc = f->cap_pend ? 2 * f->cap_pend : 64;
+			struct creation *n = realloc(f->pend, nc * sizeof(*n));
+			if (!n) {
+				f->full_pass_wanted = true;   /* the pass finds it */
+				return;
 			}
-			const char *path = tier_map_get(f->watches, &ev->wd, sizeof(ev->wd));
-			if (!path)
-				continue;
-			if (ev->mask & IN_IGNORED) {
-				char *gone = strdup(path);
-				if (gone)
-					cgroup_removed(d, f, gone);
-				watch_drop(f, ev->wd, gone, false);
-				free(gone);
-				continue;
-			}
-			if ((ev->mask & IN_DELETE) && (ev->mask & IN_ISDIR) && ev->len) {
-				char *child;
-				if (asprintf(&child, "%s%s%s", path, strcmp(path, "/") ? "/" : "", ev->name) >= 0) {
-					cgroup_removed(d, f, child);
-					watch_drop(f, -1, child, true);
-					free(child);
-				}
-				continue;
-			}
-			if (!(ev->mask & IN_CREATE) || !(ev->mask & IN_ISDIR) || !ev->len)
-				continue;
-			if (nr_cr == cap_cr) {
-				size_t nc = cap_cr ? 2 * cap_cr : 16;
-				struct creation *ncr = realloc(cr, nc * sizeof(*ncr));
-				if (!ncr)
-					continue;
-				cr = ncr;
-				cap_cr = nc;
-			}
-			cr[nr_cr].parent = strdup(path);
-			cr[nr_cr].name = strdup(ev->name);
-			if (cr[nr_cr].parent && cr[nr_cr].name)
-				nr_cr++;
-			else {
-				free(cr[nr_cr].parent);
-				free(cr[nr_cr].name);
-			}
+			f->pend = n;
+			f->cap_pend = nc;
 		}
 	}
-	if (!f)
-		goto out;
-	if (overflow)
+	struct creation *c = &f->pend[f->nr_pend];
+	c->parent = strdup(parent);
+	c->name = strdup(name);
+	if (c->parent && c->name)
+		f->nr_pend++;
+	else {
+		free(c->parent);
+		free(c->name);
 		f->full_pass_wanted = true;
-	/* A pass that is walking may have read those directories already:
-	 * it adds them when it swaps its tree in. */
-	for (size_t i = 0; i < nr_cr; i++)
-		pass_note_created(f->pass, cr[i].parent, cr[i].name);
+	}
+}
+
+/* Fence what inotify reported: one batch (one save of the state file) of at
+ * most PEND_BATCH new cgroups and TIERD_SLICE_USEC of walking; the rest of
+ * a burst in the next loop iteration, after the other events. */
+static void fence_pending(struct tierd *d, struct tierd_fence *f)
+{
+	uint64_t t0 = tierd_now_mono_usec();
+	size_t added = 0;
+	if (f->pend_head >= f->nr_pend)
+		return;
 	if (!f->tree || d->paused || tier_bitmask_empty(f->priv)) {
 		/* observe only; the next tick (after resume) makes a full pass */
-		if (nr_cr)
-			f->full_pass_wanted = true;
-		goto out;
+		f->full_pass_wanted = true;
+		pend_clear(f);
+		return;
 	}
-	for (size_t i = 0; i < nr_cr; i++) {
-		int idx = tier_fence_tree_find(f->tree, cr[i].parent);
-		if (idx < 0)
-			continue;
-		(void)walk_subtree(d, f, f->tree, idx, cr[i].name, &added);
+	size_t n = 0;
+	while (f->pend_head < f->nr_pend && n < PEND_BATCH && tierd_now_mono_usec() - t0 < TIERD_SLICE_USEC) {
+		struct creation *c = &f->pend[f->pend_head++];
+		int idx = tier_fence_tree_find(f->tree, c->parent);
+		if (idx >= 0)
+			(void)walk_subtree(d, f, f->tree, idx, c->name, &added);
+		free(c->parent);
+		free(c->name);
+		n++;
 	}
 	if (added) {
 		f->inotify_batches++;
@@ -1476,17 +1523,87 @@ static int on_inotify(sd_event_source *s, int fd, uint32_t revents, void *userda
 		if (f->last_create_usec > f->max_create_usec)
 			f->max_create_usec = f->last_create_usec;
 	}
-	if (f->full_pass_wanted && !pass_running(f))
-		full_pass_start(d, f, overflow ? "inotify queue overflow" : "new cgroup needs a full plan", false);
-out:
-	/* the forgets of removed cgroups, if no batch saved them */
-	if (f && d->state->dirty && !tierd_dry_run(d) && !pass_running(f))
-		commit_state(d, f);
-	for (size_t i = 0; i < nr_cr; i++) {
-		free(cr[i].parent);
-		free(cr[i].name);
+	if (f->pend_head < f->nr_pend) {
+		if (f->pend_src)
+			(void)sd_event_source_set_enabled(f->pend_src, SD_EVENT_ONESHOT);
+	} else {
+		f->pend_head = f->nr_pend = 0;
 	}
-	free(cr);
+}
+
+static int on_pending(sd_event_source *s, void *userdata)
+{
+	struct tierd *d = userdata;
+	(void)s;
+	if (d->fence) {
+		fence_pending(d, d->fence);
+		if (d->state->dirty && !tierd_dry_run(d) && !pass_running(d->fence))
+			commit_state(d, d->fence);
+	}
+	return 0;
+}
+
+static int on_inotify(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+{
+	struct tierd *d = userdata;
+	struct tierd_fence *f = d->fence;
+	char buf[INOTIFY_READ_BYTES] __attribute__((aligned(__alignof__(struct inotify_event))));
+	bool overflow = false;
+	(void)s;
+	(void)revents;
+
+	/* What is queued since the last loop iteration, up to a bounded
+	 * chunk; a longer burst stays in the kernel's queue for the next
+	 * iterations (the fd stays readable), so other events are served in
+	 * between; a queue that overflows says IN_Q_OVERFLOW and gets a full
+	 * pass. */
+	ssize_t n = read(fd, buf, INOTIFY_READ_BYTES);
+	for (char *p = buf; n > 0 && p < buf + n;) {
+		struct inotify_event *ev = (struct inotify_event *)p;
+		p += sizeof(*ev) + ev->len;
+		if (!f)
+			continue;
+		if (ev->mask & IN_Q_OVERFLOW) {
+			overflow = true;
+			continue;
+		}
+		const char *path = tier_map_get(f->watches, &ev->wd, sizeof(ev->wd));
+		if (!path)
+			continue;
+		if (ev->mask & IN_IGNORED) {
+			char *gone = strdup(path);
+			if (gone)
+				cgroup_removed(d, f, gone);
+			watch_drop(f, ev->wd, gone, false);
+			free(gone);
+			continue;
+		}
+		if ((ev->mask & IN_DELETE) && (ev->mask & IN_ISDIR) && ev->len) {
+			char *child;
+			if (asprintf(&child, "%s%s%s", path, strcmp(path, "/") ? "/" : "", ev->name) >= 0) {
+				cgroup_removed(d, f, child);
+				watch_drop(f, -1, child, true);
+				free(child);
+			}
+			continue;
+		}
+		if (!(ev->mask & IN_CREATE) || !(ev->mask & IN_ISDIR) || !ev->len)
+			continue;
+		/* A pass that is walking may have read that directory already:
+		 * it adds the cgroup when it swaps its tree in. */
+		pass_note_created(f->pass, path, ev->name);
+		pend_push(f, path, ev->name);
+	}
+	if (!f)
+		return 0;
+	if (overflow)
+		f->full_pass_wanted = true;
+	fence_pending(d, f);
+	if (f->full_pass_wanted && !pass_running(f) && f->tree && !d->paused && !tier_bitmask_empty(f->priv))
+		full_pass_start(d, f, overflow ? "inotify queue overflow" : "new cgroup needs a full plan", false);
+	/* the forgets of removed cgroups, if no batch saved them */
+	if (d->state->dirty && !tierd_dry_run(d) && !pass_running(f))
+		commit_state(d, f);
 	return 0;
 }
 
@@ -1508,6 +1625,13 @@ int tierd_fence_start(struct tierd *d)
 		return r;
 	}
 	sd_event_source_set_description(f->io, "fence-inotify");
+	r = sd_event_add_defer(d->event, &f->pend_src, on_pending, d);
+	if (r >= 0) {
+		sd_event_source_set_description(f->pend_src, "fence-new-cgroups");
+		sd_event_source_set_enabled(f->pend_src, SD_EVENT_OFF);
+	} else {
+		f->pend_src = NULL;   /* the rest of a burst waits for the next inotify event or pass */
+	}
 	return 0;
 }
 
@@ -1828,6 +1952,9 @@ void tierd_fence_free(struct tierd *d)
 			unit_op_free(op);
 	}
 	tierd_fence_audit_free(d, f);
+	pend_clear(f);
+	free(f->pend);
+	sd_event_source_disable_unref(f->pend_src);
 	sd_event_source_disable_unref(f->io);
 	if (f->ifd >= 0)
 		close(f->ifd);

@@ -41,6 +41,25 @@ void tier_fence_tree_free(struct tier_fence_tree *t)
 	free(t);
 }
 
+bool tier_fence_tree_free_some(struct tier_fence_tree *t, size_t *cursor, size_t max)
+{
+	if (!t)
+		return true;
+	size_t end = *cursor + max < t->nr && *cursor + max > *cursor ? *cursor + max : t->nr;
+	for (size_t i = *cursor; i < end; i++) {
+		free(t->cg[i].path);
+		tier_bitmask_free(t->cg[i].mems);
+		tier_bitmask_free(t->cg[i].host);
+	}
+	*cursor = end;
+	if (end < t->nr)
+		return false;
+	free(t->cg);
+	free(t->slots);
+	free(t);
+	return true;
+}
+
 static size_t path_hash(const char *s)
 {
 	uint64_t h = 1469598103934665603ull;   /* FNV-1a */
@@ -224,6 +243,40 @@ void tier_fence_plan_free(struct tier_fence_plan *p)
 	free(p->allowed);
 	tier_bitmask_free(p->private_nodes);
 	free(p);
+}
+
+bool tier_fence_plan_free_some(struct tier_fence_plan *p, size_t *cursor, size_t max)
+{
+	if (!p)
+		return true;
+	/* ops first (cursor counts ops, then cgroups after them) */
+	size_t total = p->nr_ops + p->nr_cgroups;
+	size_t end = *cursor + max < total && *cursor + max > *cursor ? *cursor + max : total;
+	for (size_t i = *cursor; i < end; i++) {
+		if (i < p->nr_ops) {
+			tier_bitmask_free(p->ops[i].mems);
+			p->ops[i].mems = NULL;
+			continue;
+		}
+		size_t c = i - p->nr_ops;
+		if (p->want) {
+			tier_bitmask_free(p->want[c]);
+			p->want[c] = NULL;
+		}
+		if (p->allowed) {
+			tier_bitmask_free(p->allowed[c]);
+			p->allowed[c] = NULL;
+		}
+	}
+	*cursor = end;
+	if (end < total)
+		return false;
+	free(p->ops);
+	free(p->want);
+	free(p->allowed);
+	tier_bitmask_free(p->private_nodes);
+	free(p);
+	return true;
 }
 
 void tier_fence_plan_take_ops(struct tier_fence_plan *p, struct tier_fence_op **ops, size_t *nr)

@@ -386,6 +386,27 @@ int tier_state_forget(struct tier_state *st, enum tier_state_kind kind, const ch
 	return 0;
 }
 
+bool tier_state_prune_some(struct tier_state *st, bool (*gone)(void *ctx, const struct tier_state_entry *e),
+			   void *ctx, size_t *cursor, size_t max, size_t *pruned)
+{
+	if (!st || !gone)
+		return true;
+	for (size_t seen = 0; *cursor < st->len && seen < max; seen++) {
+		size_t i = (*cursor)++;
+		struct tier_state_entry *e = &st->entries[i];
+		if (!e->key || !gone(ctx, e))
+			continue;
+		ssize_t slot = st->slots ? find_slot(st, e->kind, e->key, e->hash, &st->stats.probes) : -1;
+		size_t before = st->len;
+		forget_at(st, i, slot);
+		if (pruned)
+			(*pruned)++;
+		if (st->len != before)
+			*cursor = 0;   /* compacted: look again from the start (the pruned are gone) */
+	}
+	return *cursor >= st->len;
+}
+
 size_t tier_state_prune(struct tier_state *st, bool (*gone)(void *ctx, const struct tier_state_entry *e), void *ctx)
 {
 	size_t n = 0;

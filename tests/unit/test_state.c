@@ -714,6 +714,26 @@ static void test_prune(void **state)
 	assert_int_equal(tier_state_prune(st, gone_if_x, &calls), 0);
 	assert_int_equal(calls, 100);
 	tier_state_free(st);
+
+	/* in steps of 7: the same result, never more than 7 looks a step */
+	st = tier_state_new();
+	for (int i = 0; i < 300; i++) {
+		snprintf(key, sizeof(key), "sys/fs/cgroup/%s%d/cpuset.mems", i % 3 ? "x" : "k", i);
+		assert_int_equal(tier_state_record(st, TIER_STATE_CPUSET_MEMS, key, "", (uint64_t)i), 1);
+	}
+	size_t cursor = 0, pruned = 0, steps = 0;
+	for (;;) {
+		calls = 0;
+		bool done = tier_state_prune_some(st, gone_if_x, &calls, &cursor, 7, &pruned);
+		assert_true(calls <= 7);
+		steps++;
+		if (done)
+			break;
+		assert_true(steps < 1000);
+	}
+	assert_int_equal(pruned, 200);
+	assert_int_equal(st->nr, 100);
+	tier_state_free(st);
 }
 
 int main(void)

@@ -99,6 +99,10 @@ void tier_fence_tree_free(struct tier_fence_tree *t);
  */
 int tier_fence_tree_add(struct tier_fence_tree *t, int parent, const char *name, const char *mems,
 			bool has_mems, bool subtree_cpuset);
+/* Free a tree in steps of at most max cgroups (a tree of 100,000 takes
+ * tens of ms to free): call with *cursor 0 until it returns true (then t
+ * is freed and must not be used). */
+bool tier_fence_tree_free_some(struct tier_fence_tree *t, size_t *cursor, size_t max);
 /* Index of the cgroup with this path that is not gone (hash lookup), or -1. */
 int tier_fence_tree_find(const struct tier_fence_tree *t, const char *path);
 /* Set H(c) of cgroup idx from the original the state file recorded for its
@@ -176,6 +180,8 @@ struct tier_fence_plan {
 int tier_fence_plan(const struct tier_fence_tree *t, const struct tier_fence_input *in,
 		    struct tier_fence_plan **out);
 void tier_fence_plan_free(struct tier_fence_plan *p);
+/* The same in steps of at most max cgroups (see tier_fence_tree_free_some). */
+bool tier_fence_plan_free_some(struct tier_fence_plan *p, size_t *cursor, size_t max);
 
 /*
  * The same plan in bounded steps, for a tree of any size: begin, then step

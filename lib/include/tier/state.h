@@ -163,6 +163,11 @@ bool tier_state_saved(const struct tier_state *st, enum tier_state_kind kind, co
 /* Forget every entry for which gone(ctx, entry) returns true (the daemon's
  * callback knows whether the target still exists).  Returns how many. */
 size_t tier_state_prune(struct tier_state *st, bool (*gone)(void *ctx, const struct tier_state_entry *e), void *ctx);
+/* The same in steps: looks at most max entries from *cursor (start with 0)
+ * and returns true when the whole state has been looked at; *pruned (if not
+ * NULL) grows by the entries forgotten. */
+bool tier_state_prune_some(struct tier_state *st, bool (*gone)(void *ctx, const struct tier_state_entry *e),
+			   void *ctx, size_t *cursor, size_t max, size_t *pruned);
 
 /* The entry for (kind, key) or NULL.  Valid until the next change to st. */
 const struct tier_state_entry *tier_state_find(const struct tier_state *st,
