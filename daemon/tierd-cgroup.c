@@ -147,46 +147,7 @@ static bool parse_mount_line(const char *line, bool mountinfo, char *mp, size_t 
 /* A fixture root: ROOT/proc/self/mounts, proc/mounts or proc/self/mountinfo. */
 static int discover_from_mounts(int rootfd, struct tierd_cgroup_hier *h)
 {
-	static const char *const files[] = { "proc/self/mounts", "proc/mounts", "proc/self/mountinfo" };
-	FILE *f = NULL;
-	bool mountinfo = false;
-	for (size_t i = 0; i < 3 && !f; i++) {
-		int fd = openat(rootfd, files[i], O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
-			continue;
-		f = fdopen(fd, "r");
-		if (!f)
-			close(fd);
-		mountinfo = i == 2;
-	}
-	if (!f)
-		return -ENOENT;
-	char line[2048], v2[512] = "";
-	while (fgets(line, sizeof(line), f)) {
-		char mp[512], type[64], opts[512];
-		if (!parse_mount_line(line, mountinfo, mp, sizeof(mp), type, sizeof(type), opts, sizeof(opts)))
-			continue;
-		const char *rel = mp;
-		while (*rel == '/')
-			rel++;
-		if (strcmp(type, "cgroup") == 0) {
-			char o[520];
-			snprintf(o, sizeof(o), ",%s,", opts);
-			if (strstr(o, ",cpuset,")) {
-				h->version = 1;
-				snprintf(h->mount, sizeof(h->mount), "%s", *rel ? rel : ".");
-				break;
-			}
-		} else if (strcmp(type, "cgroup2") == 0 && !v2[0]) {
-			snprintf(v2, sizeof(v2), "%s", *rel ? rel : ".");
-		}
-	}
-	fclose(f);
-	if (!h->version && v2[0] && v2_has_cpuset(rootfd, v2)) {
-		h->version = 2;
-		snprintf(h->mount, sizeof(h->mount), "%s", v2);
-	}
-	return h->version ? 0 : -ENOENT;
+	return tierd_cgroup_find_controller(rootfd, "cpuset", h);
 }
 
 int tierd_cgroup_discover(int rootfd, struct tierd_cgroup_hier *h, char *err, size_t errlen)

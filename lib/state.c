@@ -409,21 +409,8 @@ bool tier_state_prune_some(struct tier_state *st, bool (*gone)(void *ctx, const 
 
 size_t tier_state_prune(struct tier_state *st, bool (*gone)(void *ctx, const struct tier_state_entry *e), void *ctx)
 {
-	size_t n = 0;
-	if (!st || !gone)
-		return 0;
-	/* Collect first: forget may compact entries[] under the loop. */
-	for (size_t i = 0; i < st->len; i++) {
-		struct tier_state_entry *e = &st->entries[i];
-		if (!e->key || !gone(ctx, e))
-			continue;
-		ssize_t slot = st->slots ? find_slot(st, e->kind, e->key, e->hash, &st->stats.probes) : -1;
-		size_t before = st->len;
-		forget_at(st, i, slot);
-		n++;
-		if (st->len != before)
-			i = (size_t)-1;   /* compacted: start over (the pruned are gone) */
-	}
+	size_t cursor = 0, n = 0;
+	tier_state_prune_some(st, gone, ctx, &cursor, SIZE_MAX, &n);
 	return n;
 }
 

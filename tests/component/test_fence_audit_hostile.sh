@@ -11,21 +11,13 @@
 # parsed in one slice within what those bytes can hold, and the run was cut
 # into at least bytes/cap slices; the slices' times are printed as figures
 # (tests/bench/fence-audit-bench.sh measures them), not asserted.
-set -euo pipefail
-: "${TIERD:?}" "${TIERCTL:?}" "${TIER_HELPERS:?}"
-skip() { echo "SKIP: $*"; exit 77; }
-[[ $(id -u) -eq 0 ]] || skip "needs root (reads every process's numa_maps)"
-command -v jq >/dev/null || skip "jq is not installed"
+. "$(dirname "$0")/hostlib.sh"
+: "${TIER_HELPERS:?}"
+need_root "reads every process's numa_maps"
 [[ -x $TIER_HELPERS/manymaps ]] || skip "no manymaps helper in $TIER_HELPERS"
 (( $(sysctl -n vm.max_map_count) >= 65100 )) || skip "vm.max_map_count < 65100"
-[[ $(cat /sys/devices/system/node/has_memory 2>/dev/null) == 0 ]] || skip "needs a host whose only memory node is 0 (node 0 is made private)"
-exec 9>/tmp/tierd-cgroupfs.lock
-flock -w 900 9 || skip "/tmp/tierd-cgroupfs.lock is held by another run"
-
-fails=0
-pass() { echo "PASS: $*"; }
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
-check() { local what=$1; shift; if "$@"; then pass "$what"; else fail "$what"; fi; }
+need_single_node
+take_cgroupfs_lock
 WORK=$(mktemp -d /tmp/tierd-hostile-XXXXXX)
 chmod 755 "$WORK"
 SOCK=$WORK/sock CONF=$WORK/tierd.conf LOG=$WORK/log
@@ -38,7 +30,6 @@ cleanup() {
   rm -rf "$WORK"
 }
 trap cleanup EXIT
-jqs() { "$TIERCTL" --socket "$SOCK" status --json | jq -r "$1"; }
 
 N=${HOSTILE_PROCS:-20} MAPS=${HOSTILE_MAPS:-65000}
 for i in $(seq "$N"); do
@@ -83,5 +74,4 @@ check "status still answers" [ "$(jqs .fence.audit.running)" = false ]
 echo "figures: max slice $(jq .max_slice_usec <<<"$A") us, run $(jq .last_run_usec <<<"$A") us of CPU in $slices slices"
 kill -TERM "$TIERD_PID"; wait "$TIERD_PID" && rc=0 || rc=$?; TIERD_PID=
 check "tierd stopped cleanly" [ "$rc" = 0 ]
-if ((fails)); then echo "$fails check(s) failed"; tail -20 "$LOG"; exit 1; fi
-echo "all checks passed"
+host_finish "$LOG"

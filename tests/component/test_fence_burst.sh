@@ -11,22 +11,11 @@
 #  - churn: 20 rounds of 200 creations and removals leave the watch table
 #    the size of the live tree (a hash, not an array indexed by the
 #    cyclically growing watch descriptors).
-set -euo pipefail
-: "${TIERD:?}" "${TIERCTL:?}"
-skip() { echo "SKIP: $*"; exit 77; }
-[[ $(id -u) -eq 0 ]] || skip "needs root (writes the host's cgroupfs)"
-command -v jq >/dev/null || skip "jq is not installed"
+. "$(dirname "$0")/hostlib.sh"
+need_root "writes the host's cgroupfs"
 command -v python3 >/dev/null || skip "python3 is not installed"
-MNT=$(awk '$3 == "cgroup" && $4 ~ /(^|,)cpuset(,|$)/ { print $2; exit }' /proc/self/mounts)
-[[ -n $MNT && -w $MNT/cpuset.mems ]] || skip "no writable cgroup v1 cpuset hierarchy"
-[[ $(cat "$MNT/cgroup.clone_children") == 0 ]] || skip "cgroup.clone_children=1 at $MNT: new cpusets are not empty"
-exec 9>/tmp/tierd-cgroupfs.lock
-flock -w 900 9 || skip "/tmp/tierd-cgroupfs.lock is held by another run"
-
-fails=0
-pass() { echo "PASS: $*"; }
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
-check() { local what=$1; shift; if "$@"; then pass "$what"; else fail "$what"; fi; }
+need_cpuset_v1
+take_cgroupfs_lock
 WORK=$(mktemp -d /tmp/tierd-burst-XXXXXX)
 CG=$MNT/tierd-test-$$
 SOCK=$WORK/sock CONF=$WORK/tierd.conf LOG=$WORK/log STATE=$WORK/state
@@ -38,8 +27,6 @@ cleanup() {
   rm -rf "$WORK"
 }
 trap cleanup EXIT
-jqs() { "$TIERCTL" --socket "$SOCK" status --json | jq -r "$1"; }
-wait_status() { for _ in $(seq "${2:-200}"); do [[ $(jqs "$1" 2>/dev/null) == true ]] && return 0; sleep 0.05; done; return 1; }
 key() { echo "${MNT#/}/tierd-test-$$$1/cpuset.mems"; }
 
 mkdir -p "$CG/burst"
@@ -98,5 +85,4 @@ check "no write failures" [ "$(jqs .fence.write_failures)" = 0 ]
 kill -TERM "$TIERD_PID"; wait "$TIERD_PID" && rc=0 || rc=$?; TIERD_PID=
 check "SIGTERM: clean exit" [ "$rc" = 0 ]
 check "restore: state file removed" [ ! -e "$STATE/state.json" ]
-if ((fails)); then echo "$fails check(s) failed"; grep -E '^<[0-4]>' "$LOG" | head -20; tail -20 "$LOG"; exit 1; fi
-echo "all checks passed"
+host_finish "$LOG"

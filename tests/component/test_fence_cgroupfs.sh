@@ -8,24 +8,10 @@
 # cpuset with tasks that cannot be emptied again, restore after SIGKILL,
 # dry-run).  tierd fences every cpuset cgroup of the host, not only ours:
 # run it on a test machine.  The subtree is removed on every exit.
-set -euo pipefail
-: "${TIERD:?}" "${TIERCTL:?}"
-skip() { echo "SKIP: $*"; exit 77; }
-[[ $(id -u) -eq 0 ]] || skip "needs root (writes the host's cgroupfs)"
-command -v jq >/dev/null || skip "jq is not installed"
-MNT=$(awk '$3 == "cgroup" && $4 ~ /(^|,)cpuset(,|$)/ { print $2; exit }' /proc/self/mounts)
-[[ -n $MNT && -w $MNT/cpuset.mems ]] || skip "no writable cgroup v1 cpuset hierarchy"
-# One test on the host's cpuset tree at a time: tierd fences every cpuset
-# cgroup of the host, so two of them (tests, benchmarks, in other worktrees
-# too) would write each other's cgroups.
-exec 9>/tmp/tierd-cgroupfs.lock
-flock -w 900 9 || { echo "SKIP: /tmp/tierd-cgroupfs.lock is held by another run"; exit 77; }
-[[ $(cat "$MNT/cgroup.clone_children") == 0 ]] || skip "cgroup.clone_children=1 at $MNT: new cpusets are not empty"
-
-fails=0
-pass() { echo "PASS: $*"; }
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
-check() { local what=$1; shift; if "$@"; then pass "$what"; else fail "$what"; fi; }
+. "$(dirname "$0")/hostlib.sh"
+need_root "writes the host's cgroupfs"
+need_cpuset_v1
+take_cgroupfs_lock
 
 WORK=$(mktemp -d /tmp/tierd-fence-XXXXXX)
 CG=$MNT/tierd-test-$$
@@ -52,8 +38,6 @@ start() { # start [args]
   echo "tierd did not come up"; cat "$LOG"; return 1
 }
 stop() { kill -"${1:-TERM}" "$TIERD_PID" 2>/dev/null || true; wait "$TIERD_PID" 2>/dev/null && rc=0 || rc=$?; TIERD_PID=; }
-jqs() { "$TIERCTL" --socket "$SOCK" status --json | jq -r "$1"; }
-wait_status() { for _ in $(seq 100); do [[ $(jqs "$1" 2>/dev/null) == true ]] && return 0; sleep 0.05; done; return 1; }
 mems() { cat "$CG$1/cpuset.mems"; }
 
 mkdir -p "$CG/a/b" "$CG/pre"

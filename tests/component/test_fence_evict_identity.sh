@@ -12,22 +12,13 @@
 #    granted: this host has one node, made private here, so a task in a
 #    cpuset with mems 0 has nowhere to go; tierd must say so (status, one
 #    log line for that task) and leave its pages where they are.
-set -euo pipefail
-: "${TIERD:?}" "${TIERCTL:?}" "${TIER_HELPERS:?}"
-skip() { echo "SKIP: $*"; exit 77; }
-[[ $(id -u) -eq 0 ]] || skip "needs root (cgroupfs, clone3 set_tid)"
-command -v jq >/dev/null || skip "jq is not installed"
+. "$(dirname "$0")/hostlib.sh"
+: "${TIER_HELPERS:?}"
+need_root "cgroupfs, clone3 set_tid"
 [[ -x $TIER_HELPERS/pidreuse && -x $TIER_HELPERS/manymaps ]] || skip "helpers missing in $TIER_HELPERS"
-MNT=$(awk '$3 == "cgroup" && $4 ~ /(^|,)cpuset(,|$)/ { print $2; exit }' /proc/self/mounts)
-[[ -n $MNT && -w $MNT/cpuset.mems ]] || skip "no writable cgroup v1 cpuset hierarchy"
-[[ $(cat /sys/devices/system/node/has_memory 2>/dev/null) == 0 ]] || skip "needs a host whose only memory node is 0"
-exec 9>/tmp/tierd-cgroupfs.lock
-flock -w 900 9 || skip "/tmp/tierd-cgroupfs.lock is held by another run"
-
-fails=0
-pass() { echo "PASS: $*"; }
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
-check() { local what=$1; shift; if "$@"; then pass "$what"; else fail "$what"; fi; }
+need_cpuset_v1
+need_single_node
+take_cgroupfs_lock
 WORK=$(mktemp -d /tmp/tierd-ident-XXXXXX)
 CG=$MNT/tierd-test-$$ REL=/tierd-test-$$
 SOCK=$WORK/sock CONF=$WORK/tierd.conf LOG=$WORK/log
@@ -45,8 +36,6 @@ cleanup() {
   rm -rf "$WORK"
 }
 trap cleanup EXIT
-jqs() { "$TIERCTL" --socket "$SOCK" status --json | jq -r "$1"; }
-wait_for() { local n=$1; shift; for _ in $(seq "$n"); do "$@" && return 0; sleep 0.05; done; return 1; }
 
 mkdir -p "$CG/victim" "$CG/granted"
 for c in "$CG" "$CG/victim" "$CG/granted"; do
@@ -115,5 +104,4 @@ check "C's pages stayed ($C_N0 -> $C_N0_AFTER pages on node 0)" [ "$C_N0_AFTER" 
 kill -TERM "$TIERD_PID"; wait "$TIERD_PID" && rc=0 || rc=$?; TIERD_PID=
 check "tierd stopped cleanly" [ "$rc" = 0 ]
 touch "$WORK/done"
-if ((fails)); then echo "$fails check(s) failed"; tail -30 "$LOG"; exit 1; fi
-echo "all checks passed"
+host_finish "$LOG"

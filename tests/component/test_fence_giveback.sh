@@ -5,21 +5,10 @@
 # the cpusets are empty again (a v1 cpuset that has a task since cannot be
 # emptied: left as is, logged, no longer held), status goes to "off" only
 # when nothing is held, and the state file is gone.
-set -euo pipefail
-: "${TIERD:?}" "${TIERCTL:?}"
-skip() { echo "SKIP: $*"; exit 77; }
-[[ $(id -u) -eq 0 ]] || skip "needs root (writes the host's cgroupfs)"
-command -v jq >/dev/null || skip "jq is not installed"
-MNT=$(awk '$3 == "cgroup" && $4 ~ /(^|,)cpuset(,|$)/ { print $2; exit }' /proc/self/mounts)
-[[ -n $MNT && -w $MNT/cpuset.mems ]] || skip "no writable cgroup v1 cpuset hierarchy"
-[[ $(cat "$MNT/cgroup.clone_children") == 0 ]] || skip "cgroup.clone_children=1 at $MNT: new cpusets are not empty"
-exec 9>/tmp/tierd-cgroupfs.lock
-flock -w 900 9 || skip "/tmp/tierd-cgroupfs.lock is held by another run"
-
-fails=0
-pass() { echo "PASS: $*"; }
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
-check() { local what=$1; shift; if "$@"; then pass "$what"; else fail "$what"; fi; }
+. "$(dirname "$0")/hostlib.sh"
+need_root "writes the host's cgroupfs"
+need_cpuset_v1
+take_cgroupfs_lock
 WORK=$(mktemp -d /tmp/tierd-giveback-XXXXXX)
 CG=$MNT/tierd-test-$$
 SOCK=$WORK/sock CONF=$WORK/tierd.conf LOG=$WORK/log STATE=$WORK/state
@@ -33,8 +22,6 @@ cleanup() {
   rm -rf "$WORK"
 }
 trap cleanup EXIT
-jqs() { "$TIERCTL" --socket "$SOCK" status --json | jq -r "$1"; }
-wait_status() { for _ in $(seq "${2:-200}"); do [[ $(jqs "$1" 2>/dev/null) == true ]] && return 0; sleep 0.05; done; return 1; }
 mems() { cat "$CG$1/cpuset.mems"; }
 
 mkdir -p "$CG/a/b" "$CG/t"
@@ -69,5 +56,4 @@ check "status counts them" [ "$(jqs .fence.given_back)" -ge 3 ]
 kill -TERM "$TIERD_PID"; wait "$TIERD_PID" && rc=0 || rc=$?; TIERD_PID=
 check "SIGTERM: clean exit" [ "$rc" = 0 ]
 kill "$SLEEPER"; wait "$SLEEPER" 2>/dev/null || true; SLEEPER=
-if ((fails)); then echo "$fails check(s) failed"; tail -20 "$LOG"; exit 1; fi
-echo "all checks passed"
+host_finish "$LOG"
