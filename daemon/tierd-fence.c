@@ -1794,8 +1794,25 @@ int tierd_fence_restore_mems(struct tierd *d, const char *key, const char *value
 		/* cgroup v1 refuses to empty the mems of a cpuset with tasks
 		 * (ENOSPC) or whose children hold nodes (EBUSY: a child that
 		 * could not be emptied for the same reason).  tierd filled it
-		 * when it was new and empty; tasks came after.  It keeps its
-		 * (fenced) nodes. */
+		 * when it was new and empty; tasks came after, so no value
+		 * without nodes exists any more.  The closest to the host's
+		 * "nothing configured" is its parent's nodes (no restriction of
+		 * its own); failing that, it keeps what it has. */
+		char parent[KEY_MAX], pmems[TIER_NODELIST_MAX];
+		const char *slash = strrchr(key, '/'), *pslash = NULL;
+		for (const char *q = key; slash && q < slash; q++)
+			if (*q == '/')
+				pslash = q;
+		if (pslash && (size_t)(pslash - key) + sizeof("/cpuset.mems") < sizeof(parent)) {
+			snprintf(parent, sizeof(parent), "%.*s/cpuset.mems", (int)(pslash - key), key);
+			if (d->ops->read_attr(d->rootfd, parent, pmems, sizeof(pmems)) == 0 && pmems[0] &&
+			    d->ops->write_attr(d->rootfd, key, pmems) == 0) {
+				log_notice("%s was empty when tierd first wrote it and has %s now (v1 cannot empty it): "
+					   "given its parent's nodes %s instead", key,
+					   r == -ENOSPC ? "tasks" : "children with nodes", pmems);
+				return 0;
+			}
+		}
 		log_notice("%s was empty when tierd first wrote it and has %s now (v1 cannot empty it): left as is",
 			   key, r == -ENOSPC ? "tasks" : "children with nodes");
 		return 0;
