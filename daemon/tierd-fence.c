@@ -1986,4 +1986,7 @@ void tierd_fence_free(struct tierd *d)
 	tier_map_free(f->unit_ops);
 	free(f);
 	d->fence = NULL;
+	/* fencing is the bus's user; the restore (which also used it) ran
+	 * before tierd frees its parts */
+	tierd_systemd_close();
 }

@@ -104,6 +104,11 @@ static sd_bus *bus_get(void)
 		r = sd_event_default(&e);
 	if (r >= 0)
 		r = sd_bus_attach_event(bus, e, SD_EVENT_PRIORITY_NORMAL);
+	/* By default sd-bus flushes and CLOSES an attached connection when
+	 * the loop exits; the restore at stop runs after the loop and needs
+	 * it (tierd_systemd_close() closes it at the very end). */
+	if (r >= 0)
+		r = sd_bus_set_close_on_exit(bus, 0);
 	sd_event_unref(e);
 	if (r < 0) {
 		if (!B.fail_logged)
