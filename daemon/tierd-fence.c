@@ -370,12 +370,21 @@ static void unit_cache_set(struct tierd_fence *f, const char *unit, const char *
 		free(v);
 }
 
+/* After the loop ended, the restore at stop owns the state: a late answer
+ * to a fencing call (flushed by the restore's own calls) changes nothing. */
+static bool loop_finished(const struct tierd *d)
+{
+	return d->event && sd_event_get_state(d->event) == SD_EVENT_FINISHED;
+}
+
 static void on_unit_set(void *userdata, int result, const char *value)
 {
 	struct unit_op *op = userdata;
 	struct tierd_fence *f = op->f;
 	struct tierd *d = op->d;
-	if (!f) {
+	if (!f || loop_finished(d)) {
+		if (f)
+			unit_op_unlink(f, op);
 		unit_op_free(op);
 		return;
 	}
@@ -416,7 +425,9 @@ static void on_unit_read(void *userdata, int result, const char *value)
 	struct unit_op *op = userdata;
 	struct tierd_fence *f = op->f;
 	struct tierd *d = op->d;
-	if (!f) {
+	if (!f || loop_finished(d)) {
+		if (f)
+			unit_op_unlink(f, op);
 		unit_op_free(op);
 		return;
 	}
