@@ -17,6 +17,10 @@
 #include "tierd-log.h"
 #include "tierd-fence.h"
 
+#define TIERD_UNIT_TIMEOUT_USEC (2u * 1000000u)   /* = TIERD_BUS_TIMEOUT_USEC */
+
+static int restore_write(void *ctx, enum tier_state_kind kind, const char *key, const char *value);
+
 void tierd_record_action(struct tierd *d, const char *kind, const char *target, const char *value,
 			 const char *reason, int result)
 {
@@ -48,11 +52,7 @@ void tierd_record_action(struct tierd *d, const char *kind, const char *target, 
 
 static int save_state(struct tierd *d)
 {
-	int r;
-	if (d->state->nr == 0)
-		r = tier_state_remove_at(d->statefd, TIERD_STATE_FILE);
-	else
-		r = tier_state_save_at(d->statefd, TIERD_STATE_FILE, d->state);
+	int r = tier_state_commit_at(d->statefd, TIERD_STATE_FILE, d->state);
 	if (r < 0)
 		log_error("cannot write the state file %s/%s: %s", d->state_dir, TIERD_STATE_FILE, strerror(-r));
 	return r;
@@ -82,6 +82,49 @@ static int restore_subtree_control(struct tierd *d, const char *key, const char 
 	return 0;
 }
 
+/* The restore of a unit property: the bus is asynchronous, but a restore
+ * (at stop, or after a crash before the loop runs) has nothing else to do
+ * and must know the result: queue the call and wait for its answer, at most
+ * a few bus timeouts. */
+struct unit_wait {
+	bool done;
+	int result;
+};
+
+static void unit_restored(void *userdata, int result, const char *value)
+{
+	struct unit_wait *w = userdata;
+	(void)value;
+	w->done = true;
+	w->result = result;
+}
+
+static int restore_unit_property(struct tierd *d, const char *unit, const char *prop, const char *value)
+{
+	struct unit_wait *w = calloc(1, sizeof(*w));
+	if (!w)
+		return -ENOMEM;
+	int r = d->ops->unit_set_property(unit, prop, value, unit_restored, w);
+	if (r < 0) {
+		free(w);
+		return r;
+	}
+	d->ops->unit_flush(3u * TIERD_UNIT_TIMEOUT_USEC);
+	if (!w->done) {
+		/* Not answered: the call may still complete later, into memory
+		 * that must stay valid, so this one small struct is left. */
+		return -ETIMEDOUT;
+	}
+	r = w->result;
+	free(w);
+	return r;
+}
+
+int tierd_restore_one(struct tierd *d, enum tier_state_kind kind, const char *key, const char *value)
+{
+	return restore_write(d, kind, key, value);
+}
+
 static int restore_write(void *ctx, enum tier_state_kind kind, const char *key, const char *value)
 {
 	struct tierd *d = ctx;
@@ -103,7 +146,7 @@ static int restore_write(void *ctx, enum tier_state_kind kind, const char *key, 
 		const char *prop;
 		r = tier_state_split_unit_key(key, unit, sizeof(unit), &prop);
 		if (r == 0)
-			r = d->ops->unit_set_property(unit, prop, value);
+			r = restore_unit_property(d, unit, prop, value);
 		break;
 	}
 	default:

@@ -147,46 +147,7 @@ static bool parse_mount_line(const char *line, bool mountinfo, char *mp, size_t 
 /* A fixture root: ROOT/proc/self/mounts, proc/mounts or proc/self/mountinfo. */
 static int discover_from_mounts(int rootfd, struct tierd_cgroup_hier *h)
 {
-	static const char *const files[] = { "proc/self/mounts", "proc/mounts", "proc/self/mountinfo" };
-	FILE *f = NULL;
-	bool mountinfo = false;
-	for (size_t i = 0; i < 3 && !f; i++) {
-		int fd = openat(rootfd, files[i], O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
-			continue;
-		f = fdopen(fd, "r");
-		if (!f)
-			close(fd);
-		mountinfo = i == 2;
-	}
-	if (!f)
-		return -ENOENT;
-	char line[2048], v2[512] = "";
-	while (fgets(line, sizeof(line), f)) {
-		char mp[512], type[64], opts[512];
-		if (!parse_mount_line(line, mountinfo, mp, sizeof(mp), type, sizeof(type), opts, sizeof(opts)))
-			continue;
-		const char *rel = mp;
-		while (*rel == '/')
-			rel++;
-		if (strcmp(type, "cgroup") == 0) {
-			char o[520];
-			snprintf(o, sizeof(o), ",%s,", opts);
-			if (strstr(o, ",cpuset,")) {
-				h->version = 1;
-				snprintf(h->mount, sizeof(h->mount), "%s", *rel ? rel : ".");
-				break;
-			}
-		} else if (strcmp(type, "cgroup2") == 0 && !v2[0]) {
-			snprintf(v2, sizeof(v2), "%s", *rel ? rel : ".");
-		}
-	}
-	fclose(f);
-	if (!h->version && v2[0] && v2_has_cpuset(rootfd, v2)) {
-		h->version = 2;
-		snprintf(h->mount, sizeof(h->mount), "%s", v2);
-	}
-	return h->version ? 0 : -ENOENT;
+	return tierd_cgroup_find_controller(rootfd, "cpuset", h);
 }
 
 int tierd_cgroup_discover(int rootfd, struct tierd_cgroup_hier *h, char *err, size_t errlen)
@@ -245,74 +206,196 @@ int tierd_cgroup_relpath(const struct tierd_cgroup_hier *h, const char *cgpath, 
 
 /* ---- walk -------------------------------------------------------------- */
 
-/* dirfd is owned (closed) here. */
-static int walk(struct tier_fence_tree *t, int dirfd, int parent, const char *name, int depth)
+struct walk_frame {
+	DIR *dir;
+	int idx;                 /* the cgroup whose children dir lists */
+	int depth;
+};
+
+struct tierd_cgroup_walk {
+	struct walk_frame stack[MAX_DEPTH + 1];
+	int top;                 /* frames in use */
+	bool started;
+	int parent;
+	char *name;
+};
+
+void tierd_cgroup_walk_free(struct tierd_cgroup_walk *w)
+{
+	if (!w)
+		return;
+	while (w->top > 0)
+		closedir(w->stack[--w->top].dir);
+	free(w->name);
+	free(w);
+}
+
+/* Append the cgroup whose directory is dirfd (owned: closed here unless
+ * kept as a frame) under parent; push it when it may have children. */
+static int walk_visit(struct tierd_cgroup_walk *w, struct tier_fence_tree *t, int dirfd, int parent,
+		      const char *name, int depth, tierd_cgroup_visit_fn visit, void *ctx)
 {
 	char mems[4096], sub[512] = "";
-	DIR *dir = fdopendir(dirfd);
-	if (!dir) {
-		int e = errno;
-		close(dirfd);
-		return -e;
-	}
 	int r = tier_read_attr_at(dirfd, "cpuset.mems", mems, sizeof(mems));
 	bool has_mems = r == 0;
 	if (r < 0 && r != -ENOENT) {
-		closedir(dir);
-		return r == -ENODEV ? 0 : r;
+		close(dirfd);
+		return r == -ENODEV ? 0 : r;   /* ENODEV: removed while we looked */
 	}
 	if (!has_mems)
 		mems[0] = '\0';
 	if (t->version == 2)
 		tier_read_attr_at(dirfd, "cgroup.subtree_control", sub, sizeof(sub));
 	int idx = tier_fence_tree_add(t, parent, name, mems, has_mems, word_in(sub, "cpuset"));
-	if (idx < 0 || depth >= MAX_DEPTH) {
-		closedir(dir);
-		return idx < 0 ? idx : 0;
+	if (idx < 0) {
+		close(dirfd);
+		return idx;
 	}
-	struct dirent *de;
-	while ((de = readdir(dir))) {
+	if (visit)
+		visit(ctx, (size_t)idx);
+	if (depth >= MAX_DEPTH) {
+		close(dirfd);
+		return 0;
+	}
+	DIR *dir = fdopendir(dirfd);
+	if (!dir) {
+		close(dirfd);
+		return 0;
+	}
+	w->stack[w->top++] = (struct walk_frame){ .dir = dir, .idx = idx, .depth = depth };
+	return 0;
+}
+
+int tierd_cgroup_walk(int rootfd, const struct tierd_cgroup_hier *h, struct tier_fence_tree *t, int parent,
+		      const char *name, struct tierd_cgroup_walk **wp, size_t max, tierd_cgroup_visit_fn visit,
+		      void *ctx)
+{
+	struct tierd_cgroup_walk *w = *wp;
+	int r = 0;
+	if (!w) {
+		if (!h->version || t->version != h->version)
+			return -EINVAL;
+		if ((parent < 0) != (t->nr == 0) || (parent >= 0 && (size_t)parent >= t->nr))
+			return -EINVAL;
+		w = calloc(1, sizeof(*w));
+		if (!w)
+			return -ENOMEM;
+		w->parent = parent;
+		w->name = strdup(parent < 0 ? "" : name);
+		if (!w->name) {
+			free(w);
+			return -ENOMEM;
+		}
+		*wp = w;
+	}
+	size_t done = 0;
+	if (!w->started) {
+		char rel[4096];
+		w->started = true;
+		if (w->parent < 0)
+			snprintf(rel, sizeof(rel), "%s", h->mount);
+		else {
+			char cg[4096];
+			int n = snprintf(cg, sizeof(cg), "%s/%s", t->cg[w->parent].path, w->name);
+			if (n < 0 || (size_t)n >= sizeof(cg) || tierd_cgroup_relpath(h, cg, NULL, rel, sizeof(rel)) < 0) {
+				r = -ENAMETOOLONG;
+				goto out;
+			}
+		}
+		int fd = openat(rootfd, rel, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+		if (fd < 0) {
+			r = -errno;
+			goto out;
+		}
+		size_t before = t->nr;
+		r = walk_visit(w, t, fd, w->parent, w->name, 0, visit, ctx);
+		if (r < 0)
+			goto out;
+		if (t->nr == before) {
+			r = -ENOENT;
+			goto out;
+		}
+		done++;
+	}
+	while (w->top > 0 && done < max) {
+		struct walk_frame *f = &w->stack[w->top - 1];
+		errno = 0;
+		struct dirent *de = readdir(f->dir);
+		if (!de) {
+			closedir(f->dir);
+			w->top--;
+			continue;
+		}
 		if (de->d_name[0] == '.' && (!de->d_name[1] || (de->d_name[1] == '.' && !de->d_name[2])))
 			continue;
 		if (de->d_type != DT_DIR && de->d_type != DT_UNKNOWN)
 			continue;
-		int cfd = openat(dirfd, de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+		int cfd = openat(dirfd(f->dir), de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
 		if (cfd < 0)
 			continue; /* vanished or not a directory */
-		r = walk(t, cfd, idx, de->d_name, depth + 1);
-		if (r < 0 && r != -ENOENT) {
-			closedir(dir);
-			return r;
-		}
+		r = walk_visit(w, t, cfd, f->idx, de->d_name, f->depth + 1, visit, ctx);
+		if (r < 0 && r != -ENOENT)
+			goto out;
+		r = 0;
+		done++;
 	}
-	closedir(dir);
-	return 0;
+	if (w->top > 0)
+		return 1;
+out:
+	tierd_cgroup_walk_free(w);
+	*wp = NULL;
+	return r;
 }
 
-int tierd_cgroup_list(int rootfd, const struct tierd_cgroup_hier *h, struct tier_fence_tree *t, int parent,
-		      const char *name)
+int tierd_cgroup_find_controller(int rootfd, const char *controller, struct tierd_cgroup_hier *h)
 {
-	char rel[4096];
-	if (!h->version || t->version != h->version)
-		return -EINVAL;
-	if ((parent < 0) != (t->nr == 0) || (parent >= 0 && (size_t)parent >= t->nr))
-		return -EINVAL;
-	if (parent < 0)
-		snprintf(rel, sizeof(rel), "%s", h->mount);
-	else {
-		char cg[4096];
-		int n = snprintf(cg, sizeof(cg), "%s/%s", t->cg[parent].path, name);
-		if (n < 0 || (size_t)n >= sizeof(cg) || tierd_cgroup_relpath(h, cg, NULL, rel, sizeof(rel)) < 0)
-			return -ENAMETOOLONG;
+	static const char *const files[] = { "proc/self/mounts", "proc/mounts", "proc/self/mountinfo" };
+	FILE *f = NULL;
+	bool mountinfo = false;
+	char want[80];
+	memset(h, 0, sizeof(*h));
+	snprintf(want, sizeof(want), ",%s,", controller);
+	for (size_t i = 0; i < 3 && !f; i++) {
+		int fd = openat(rootfd, files[i], O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		f = fdopen(fd, "r");
+		if (!f)
+			close(fd);
+		mountinfo = i == 2;
 	}
-	int fd = openat(rootfd, rel, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0)
-		return -errno;
-	size_t first = t->nr;
-	int r = walk(t, fd, parent, parent < 0 ? "" : name, 0);
-	if (r < 0)
-		return r;
-	return t->nr > first ? (int)first : -ENOENT;
+	if (!f)
+		return -ENOENT;
+	char line[2048], v2[512] = "";
+	while (fgets(line, sizeof(line), f)) {
+		char mp[512], type[64], opts[512];
+		if (!parse_mount_line(line, mountinfo, mp, sizeof(mp), type, sizeof(type), opts, sizeof(opts)))
+			continue;
+		const char *rel = mp;
+		while (*rel == '/')
+			rel++;
+		if (strcmp(type, "cgroup") == 0) {
+			char o[520];
+			snprintf(o, sizeof(o), ",%s,", opts);
+			if (strstr(o, want)) {
+				h->version = 1;
+				snprintf(h->mount, sizeof(h->mount), "%s", *rel ? rel : ".");
+				break;
+			}
+		} else if (strcmp(type, "cgroup2") == 0 && !v2[0]) {
+			snprintf(v2, sizeof(v2), "%s", *rel ? rel : ".");
+		}
+	}
+	fclose(f);
+	if (!h->version && v2[0]) {
+		char path[600], buf[512];
+		snprintf(path, sizeof(path), "%s/cgroup.controllers", v2);
+		if (tier_read_attr_at(rootfd, path, buf, sizeof(buf)) == 0 && word_in(buf, controller)) {
+			h->version = 2;
+			snprintf(h->mount, sizeof(h->mount), "%s", v2);
+		}
+	}
+	return h->version ? 0 : -ENOENT;
 }
 
 /* ---- writes ------------------------------------------------------------ */

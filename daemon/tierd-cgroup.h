@@ -32,17 +32,36 @@ int tierd_cgroup_discover(int rootfd, struct tierd_cgroup_hier *h, char *err, si
 
 /*
  * Walk a subtree (preorder, parents first) and append it to t, reading each
- * cgroup's cpuset.mems and, in v2, its cgroup.subtree_control.  With parent
- * -1 (t must be empty) the whole hierarchy from its root; otherwise the
- * cgroup NAME under t->cg[parent] and everything below it (a new cgroup
- * reported by inotify, which may already have children).  Cgroups that
- * vanish during the walk are skipped.  Returns the index of the subtree's
- * first entry, or a negative errno (-ENOENT: it is gone).  Reads files
- * directly: libcgroup's cgroup_get_cgroup() would read every file of every
- * controller.
+ * cgroup's cpuset.mems and, in v2, its cgroup.subtree_control, in bounded
+ * steps: each call appends at most max cgroups and returns 1 (call again
+ * with the same *w), 0 (done) or a negative errno (-ENOENT: the subtree is
+ * gone); *w is NULL after 0 or an error.  Start with *w NULL: parent -1 (t
+ * empty) walks the whole hierarchy from its root, otherwise the cgroup NAME
+ * under t->cg[parent] and everything below it (a new cgroup reported by
+ * inotify, which may already have children).  t must not be changed by
+ * anyone else between two calls.  visit(ctx, idx) (may be NULL) runs for
+ * each cgroup right after it is appended and BEFORE its directory is read:
+ * an inotify watch added there sees every child made after that read.
+ * Cgroups that vanish during the walk are skipped.  Reads files directly:
+ * libcgroup's cgroup_get_cgroup() would read every file of every
+ * controller.  An open walk holds one directory fd per level (at most 128).
  */
-int tierd_cgroup_list(int rootfd, const struct tierd_cgroup_hier *h, struct tier_fence_tree *t, int parent,
-		      const char *name);
+struct tierd_cgroup_walk;
+typedef void (*tierd_cgroup_visit_fn)(void *ctx, size_t idx);
+int tierd_cgroup_walk(int rootfd, const struct tierd_cgroup_hier *h, struct tier_fence_tree *t, int parent,
+		      const char *name, struct tierd_cgroup_walk **w, size_t max, tierd_cgroup_visit_fn visit,
+		      void *ctx);
+/* Cancel a walk (closes its fds); accepts NULL. */
+void tierd_cgroup_walk_free(struct tierd_cgroup_walk *w);
+
+/*
+ * The hierarchy a controller ("memory") is attached to, from the root's
+ * mount table (ROOT/proc/self/mounts, which on the real root is tierd's
+ * own): a v1 mount with that option, else the v2 mount if its root
+ * cgroup.controllers lists it.  Fills h (libcgroup false: only reads go
+ * there).  Returns 0 or -ENOENT.
+ */
+int tierd_cgroup_find_controller(int rootfd, const char *controller, struct tierd_cgroup_hier *h);
 
 /*
  * Write value to FILE ("cpuset.mems" or "cgroup.subtree_control") of the

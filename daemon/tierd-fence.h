@@ -17,6 +17,7 @@ struct json_object *tierd_fence_status(struct tierd *d);
 void tierd_fence_free(struct tierd *d);
 /* restore_write for TIER_STATE_CPUSET_MEMS: writes value back ("" as
  * "\n": a zero-length write never reaches kernfs); a v1 cpuset that was
- * empty and has tasks now cannot be emptied and is left as is (0). */
+ * empty and has tasks (or children with nodes) now cannot be emptied: it
+ * gets its parent's current nodes instead, or is left as is (0). */
 int tierd_fence_restore_mems(struct tierd *d, const char *key, const char *value);
 

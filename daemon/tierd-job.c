@@ -30,6 +30,13 @@ static uint64_t mono_usec(void)
 	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
+static uint64_t cpu_usec(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
 void tierd_budget_init(struct tierd_budget *b, uint64_t max_units)
 {
 	b->deadline_usec = mono_usec() + TIERD_SLICE_USEC;
@@ -118,9 +125,11 @@ static void run_slice(struct tierd *d, struct tierd_jobs *J)
 	if (!j->run_usec && !j->slices_in_run)
 		j->started_mono_usec = mono_usec();
 	tierd_budget_init(&b, j->max_units);
-	uint64_t t0 = mono_usec();
+	uint64_t t0 = mono_usec(), c0 = cpu_usec();
 	enum tierd_job_status st = j->step(d, &b, j->ctx);
-	uint64_t cost = mono_usec() - t0;
+	uint64_t cost = mono_usec() - t0, cpu = cpu_usec() - c0;
+	if (cpu > j->max_slice_cpu_usec)
+		j->max_slice_cpu_usec = cpu;
 	j->slices++;
 	j->slices_in_run++;
 	j->total_usec += cost;
@@ -250,6 +259,7 @@ struct json_object *tierd_jobs_status(struct tierd *d)
 		json_object_object_add(o, "slices", json_object_new_int64((int64_t)j->slices));
 		json_object_object_add(o, "total_usec", json_object_new_int64((int64_t)j->total_usec));
 		json_object_object_add(o, "max_slice_usec", json_object_new_int64((int64_t)j->max_slice_usec));
+		json_object_object_add(o, "max_slice_cpu_usec", json_object_new_int64((int64_t)j->max_slice_cpu_usec));
 		json_object_object_add(o, "last_slice_usec", json_object_new_int64((int64_t)j->last_slice_usec));
 		json_object_object_add(o, "last_run_usec", json_object_new_int64((int64_t)j->last_run_usec));
 		json_object_object_add(o, "last_run_slices", json_object_new_int64((int64_t)j->last_run_slices));

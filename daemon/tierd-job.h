@@ -82,6 +82,9 @@ struct tierd_job {
 	/* statistics, for status (read freely) */
 	uint64_t runs;            /* starts that reached DONE */
 	uint64_t slices, total_usec, max_slice_usec, last_slice_usec;
+	/* CPU time of the thread in the costliest slice: wall time also counts
+	 * being preempted or blocked in the kernel (a busy host, cgroup_mutex) */
+	uint64_t max_slice_cpu_usec;
 	uint64_t last_run_usec;   /* slices-summed cost of the last finished run */
 	uint64_t last_run_slices;
 	uint64_t run_usec;        /* ... of the run in progress */

@@ -50,9 +50,11 @@ const struct tierd_ops tierd_real_ops = {
 	.read_attr = real_read_attr,
 	.move_pages = real_move_pages,
 	.cgroup_discover = tierd_cgroup_discover,
-	.cgroup_list = tierd_cgroup_list,
+	.cgroup_walk = tierd_cgroup_walk,
+	.cgroup_walk_free = tierd_cgroup_walk_free,
 	.cgroup_write = tierd_cgroup_write,
 	.migrate_pages = real_migrate_pages,
 	.unit_get_property = tierd_unit_get_property,
 	.unit_set_property = tierd_unit_set_property,
+	.unit_flush = tierd_unit_flush,
 };

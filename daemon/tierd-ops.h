@@ -7,9 +7,11 @@
  * against a writable copy of a fixture tree.
  */
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 struct tierd_cgroup_hier;
+struct tierd_cgroup_walk;
 struct tier_fence_tree;
 struct bitmask;
 
@@ -33,8 +35,11 @@ struct tierd_ops {
 	/* Private-node fencing (tierd-fence.c).  The cgroup entries are the
 	 * adapter in tierd-cgroup.c (see tierd-cgroup.h for their contracts). */
 	int (*cgroup_discover)(int rootfd, struct tierd_cgroup_hier *h, char *err, size_t errlen);
-	int (*cgroup_list)(int rootfd, const struct tierd_cgroup_hier *h, struct tier_fence_tree *t, int parent,
-			   const char *name);
+	/* A bounded step of a tree walk (resumable: see tierd_cgroup_walk). */
+	int (*cgroup_walk)(int rootfd, const struct tierd_cgroup_hier *h, struct tier_fence_tree *t, int parent,
+			   const char *name, struct tierd_cgroup_walk **w, size_t max,
+			   void (*visit)(void *ctx, size_t idx), void *ctx);
+	void (*cgroup_walk_free)(struct tierd_cgroup_walk *w);
 	int (*cgroup_write)(int rootfd, const struct tierd_cgroup_hier *h, const char *cgpath, const char *file,
 			    const char *value);
 	/* migrate_pages(2) (libnuma numa_migrate_pages): move pid's pages on
@@ -42,10 +47,19 @@ struct tierd_ops {
 	 * (-ESRCH gone, -EPERM not allowed). */
 	long (*migrate_pages)(pid_t pid, const struct bitmask *from, const struct bitmask *to);
 	/* systemd (tierd-systemd.c): read or set (runtime) a unit property
-	 * through PID 1.  Values are node lists ("0-1", "" unset) for
-	 * AllowedMemoryNodes.  Return 0 or -errno (-ENOENT: no such unit). */
-	int (*unit_get_property)(const char *unit, const char *property, char *buf, size_t size);
-	int (*unit_set_property)(const char *unit, const char *property, const char *value);
+	 * through PID 1, ASYNCHRONOUSLY: the call is queued on tierd's one bus
+	 * connection and returns 0 (done(userdata, result, value) runs later,
+	 * from the event loop, exactly once) or -errno (nothing queued, done
+	 * never runs).  Values are node lists ("0-1", "" unset) for
+	 * AllowedMemoryNodes; result -ENOENT: no such unit, -ETIMEDOUT.
+	 * unit_flush blocks until every queued call completed or timeout_usec
+	 * passed (stop, crash restore, --once only) and returns how many are
+	 * still pending. */
+	int (*unit_get_property)(const char *unit, const char *property,
+				 void (*done)(void *userdata, int result, const char *value), void *userdata);
+	int (*unit_set_property)(const char *unit, const char *property, const char *value,
+				 void (*done)(void *userdata, int result, const char *value), void *userdata);
+	unsigned (*unit_flush)(uint64_t timeout_usec);
 };
 
 extern const struct tierd_ops tierd_real_ops;

@@ -106,6 +106,11 @@ int tierd_schedule_tick(struct tierd *d, uint64_t usec);
 /* Restore every recorded setting (stop, crash recovery).  Returns the number
  * that could not be restored. */
 int tierd_restore_all(struct tierd *d, const char *why);
+/* Write one recorded original back, as the restore does (cpuset.mems,
+ * subtree_control, unit property, knob); it does not change the state.
+ * Returns 0 or -errno (-ENOENT: the target is gone).  Blocks for the answer
+ * of a unit property (at most a few D-Bus timeouts): not for the loop. */
+int tierd_restore_one(struct tierd *d, enum tier_state_kind kind, const char *key, const char *value);
 void tierd_record_action(struct tierd *d, const char *kind, const char *target, const char *value,
 			 const char *reason, int result);
 

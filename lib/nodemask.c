@@ -164,6 +164,28 @@ size_t tier_bitmask_format(const struct bitmask *bm, char *buf, size_t size)
 	return len;
 }
 
+char *tier_bitmask_format_alloc(const struct bitmask *bm)
+{
+	size_t need = tier_bitmask_format(bm, NULL, 0) + 1;
+	char *s = malloc(need);
+	if (s && tier_bitmask_format(bm, s, need) + 1 != need) {
+		free(s);   /* cannot happen: bm is const and nothing else runs */
+		s = NULL;
+	}
+	return s;
+}
+
+int tier_bitmask_format_checked(const struct bitmask *bm, char *buf, size_t size)
+{
+	if (size == 0)
+		return -ENOBUFS;
+	if (tier_bitmask_format(bm, buf, size) >= size) {
+		buf[0] = '\0';
+		return -ENOBUFS;
+	}
+	return 0;
+}
+
 unsigned tier_bitmask_weight(const struct bitmask *bm)
 {
 	unsigned w = 0;

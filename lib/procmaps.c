@@ -84,13 +84,21 @@ void tier_numa_maps_free(struct tier_numa_maps *m)
 }
 
 /*
- * One numa_maps line into v (nodes malloc'd).  The kernel prints the
- * N<node>= tokens before kernelpagesize_kB (mm/mempolicy.c show_numa_map),
- * so counts are converted after the whole line is read.
+ * One numa_maps line [s, end) into v, its node counts into lb (reused from
+ * line to line: no allocation once it has grown to the widest line).  The
+ * kernel prints the N<node>= tokens before kernelpagesize_kB
+ * (mm/mempolicy.c show_numa_map), so counts are converted after the whole
+ * line is read.  Linear in the line's length: each token is looked at once
+ * (the fence audit used to strstr() for kernelpagesize_kB over the rest of
+ * the file, which the kernel omits on lines of empty mappings: quadratic,
+ * 1.75 s for one process with 65,530 of them).
  */
-static int numa_maps_line(const char *s, const char *end, uint64_t page_size, struct tier_numa_maps_vma *v)
+int tier_numa_maps_line(const char *s, const char *end, uint64_t page_size, struct tier_numa_maps_vma *v,
+			struct tier_numa_maps_linebuf *lb)
 {
 	const char *w = skip_blanks(s, end), *we = word_end(w, end);
+	if (page_size == 0)
+		page_size = 4096;
 	v->nodes = NULL;
 	v->nr_nodes = 0;
 	int r = parse_span_u64(w, we, 16, &v->start);
@@ -101,7 +109,6 @@ static int numa_maps_line(const char *s, const char *end, uint64_t page_size, st
 		return -EINVAL;           /* the policy word is always there */
 	v->kpage_bytes = page_size;
 	v->huge = false;
-	unsigned cap = 0;
 	for (w = word_end(w, end); (w = skip_blanks(w, end)) < end; w = we) {
 		we = word_end(w, end);
 		if (we - w == 4 && memcmp(w, "huge", 4) == 0) {
@@ -121,62 +128,79 @@ static int numa_maps_line(const char *s, const char *end, uint64_t page_size, st
 				return r;
 			if (node >= TIER_MAX_NODES)
 				return -ERANGE;
-			if (v->nr_nodes == cap) {
-				unsigned ncap = cap ? cap * 2 : 4;
-				struct tier_numa_maps_node *n = realloc(v->nodes, ncap * sizeof(*n));
+			if (v->nr_nodes == lb->cap) {
+				unsigned ncap = lb->cap ? lb->cap * 2 : 8;
+				struct tier_numa_maps_node *n = realloc(lb->nodes, ncap * sizeof(*n));
 				if (!n)
 					return -ENOMEM;
-				v->nodes = n;
-				cap = ncap;
+				lb->nodes = n;
+				lb->cap = ncap;
 			}
-			v->nodes[v->nr_nodes].node = (int)node;
-			v->nodes[v->nr_nodes].pages = cnt;
+			lb->nodes[v->nr_nodes].node = (int)node;
+			lb->nodes[v->nr_nodes].pages = cnt;
 			v->nr_nodes++;
 		}
 		/* Anything else (policy details, anon=, dirty=, file=...) is
-		 * not needed for relief. */
+		 * not needed. */
 	}
 	uint64_t mult = v->kpage_bytes / page_size;
 	if (mult == 0)
 		mult = 1;
 	for (unsigned i = 0; i < v->nr_nodes; i++)
-		if (sat_mul_u64(v->nodes[i].pages, mult, &v->nodes[i].pages) < 0)
+		if (sat_mul_u64(lb->nodes[i].pages, mult, &lb->nodes[i].pages) < 0)
 			return -ERANGE;
+	v->nodes = lb->nodes;
 	return 0;
+}
+
+void tier_numa_maps_linebuf_free(struct tier_numa_maps_linebuf *lb)
+{
+	free(lb->nodes);
+	lb->nodes = NULL;
+	lb->cap = 0;
 }
 
 int tier_numa_maps_parse(const char *text, uint64_t page_size, struct tier_numa_maps *out)
 {
+	struct tier_numa_maps_linebuf lb = { 0 };
 	size_t cap = 0;
+	int r = 0;
 	out->vmas = NULL;
 	out->nr_vmas = 0;
-	if (page_size == 0)
-		page_size = 4096;
-	for (const char *s = text; *s;) {
+	for (const char *s = text; *s && r == 0;) {
 		const char *e = line_end(s);
 		if (skip_blanks(s, e) < e) {
 			if (out->nr_vmas == cap) {
 				size_t ncap = cap ? cap * 2 : 64;
 				struct tier_numa_maps_vma *n = realloc(out->vmas, ncap * sizeof(*n));
 				if (!n) {
-					tier_numa_maps_free(out);
-					return -ENOMEM;
+					r = -ENOMEM;
+					break;
 				}
 				out->vmas = n;
 				cap = ncap;
 			}
 			struct tier_numa_maps_vma *v = &out->vmas[out->nr_vmas];
-			int r = numa_maps_line(s, e, page_size, v);
-			if (r < 0) {
-				free(v->nodes);
-				tier_numa_maps_free(out);
-				return r;
+			r = tier_numa_maps_line(s, e, page_size, v, &lb);
+			if (r < 0)
+				break;
+			v->nodes = NULL;
+			if (v->nr_nodes) {
+				v->nodes = malloc(v->nr_nodes * sizeof(*v->nodes));
+				if (!v->nodes) {
+					r = -ENOMEM;
+					break;
+				}
+				memcpy(v->nodes, lb.nodes, v->nr_nodes * sizeof(*v->nodes));
 			}
 			out->nr_vmas++;
 		}
 		s = *e ? e + 1 : e;
 	}
-	return 0;
+	tier_numa_maps_linebuf_free(&lb);
+	if (r < 0)
+		tier_numa_maps_free(out);
+	return r;
 }
 
 uint64_t tier_numa_maps_vma_node_pages(const struct tier_numa_maps_vma *v, int node)
@@ -196,22 +220,119 @@ uint64_t tier_numa_maps_node_pages(const struct tier_numa_maps *m, int node)
 	return sum;
 }
 
-int tier_numa_maps_sum(const char *text, uint64_t page_size, uint64_t *pages, unsigned max_nodes)
+/* ---- numa_maps, streamed ---- */
+
+void tier_numa_maps_stream_init(struct tier_numa_maps_stream *st, uint64_t page_size, uint64_t *pages,
+				unsigned max_nodes)
 {
-	struct tier_numa_maps m;
+	memset(st, 0, sizeof(*st));
+	st->page_size = page_size ? page_size : 4096;
+	st->pages = pages;
+	st->max_nodes = max_nodes;
 	memset(pages, 0, max_nodes * sizeof(*pages));
-	int r = tier_numa_maps_parse(text, page_size, &m);
+}
+
+void tier_numa_maps_stream_free(struct tier_numa_maps_stream *st)
+{
+	free(st->carry);
+	st->carry = NULL;
+	st->carry_len = st->carry_cap = 0;
+	tier_numa_maps_linebuf_free(&st->lb);
+}
+
+/* One complete line: add its counts. */
+static int stream_line(struct tier_numa_maps_stream *st, const char *s, const char *e)
+{
+	struct tier_numa_maps_vma v;
+	if (skip_blanks(s, e) >= e)
+		return 0;
+	int r = tier_numa_maps_line(s, e, st->page_size, &v, &st->lb);
 	if (r < 0)
 		return r;
-	for (size_t i = 0; i < m.nr_vmas; i++)
-		for (unsigned k = 0; k < m.vmas[i].nr_nodes; k++) {
-			const struct tier_numa_maps_node *n = &m.vmas[i].nodes[k];
-			if ((unsigned)n->node < max_nodes)
-				pages[n->node] = pages[n->node] + n->pages < pages[n->node] ? UINT64_MAX
-											 : pages[n->node] + n->pages;
-		}
-	tier_numa_maps_free(&m);
+	for (unsigned k = 0; k < v.nr_nodes; k++) {
+		unsigned n = (unsigned)v.nodes[k].node;
+		if (n < st->max_nodes)
+			st->pages[n] = st->pages[n] + v.nodes[k].pages < st->pages[n] ? UINT64_MAX
+											 : st->pages[n] + v.nodes[k].pages;
+	}
+	st->lines++;
 	return 0;
+}
+
+static int carry_append(struct tier_numa_maps_stream *st, const char *s, size_t n)
+{
+	if (st->carry_len + n > TIER_NUMA_MAPS_LINE_MAX)
+		return -E2BIG;
+	if (st->carry_len + n > st->carry_cap) {
+		size_t nc = st->carry_cap ? st->carry_cap : 256;
+		while (nc < st->carry_len + n)
+			nc *= 2;
+		char *c = realloc(st->carry, nc);
+		if (!c)
+			return -ENOMEM;
+		st->carry = c;
+		st->carry_cap = nc;
+	}
+	memcpy(st->carry + st->carry_len, s, n);
+	st->carry_len += n;
+	return 0;
+}
+
+ssize_t tier_numa_maps_stream_feed(struct tier_numa_maps_stream *st, const char *buf, size_t len)
+{
+	uint64_t before = st->lines;
+	const char *p = buf, *end = buf + len;
+	if (st->error)
+		return st->error;
+	st->bytes += len;
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		int r;
+		if (!nl) {
+			r = carry_append(st, p, (size_t)(end - p));
+			if (r < 0)
+				return st->error = r;
+			break;
+		}
+		if (st->carry_len) {
+			/* the rest of a line begun in an earlier chunk */
+			r = carry_append(st, p, (size_t)(nl - p));
+			if (r == 0)
+				r = stream_line(st, st->carry, st->carry + st->carry_len);
+			st->carry_len = 0;
+		} else {
+			r = stream_line(st, p, nl);
+		}
+		if (r < 0)
+			return st->error = r;
+		p = nl + 1;
+	}
+	return (ssize_t)(st->lines - before);
+}
+
+int tier_numa_maps_stream_end(struct tier_numa_maps_stream *st)
+{
+	if (st->error)
+		return st->error;
+	if (st->carry_len) {
+		int r = stream_line(st, st->carry, st->carry + st->carry_len);
+		st->carry_len = 0;
+		if (r < 0)
+			return st->error = r;
+	}
+	return 0;
+}
+
+int tier_numa_maps_sum(const char *text, uint64_t page_size, uint64_t *pages, unsigned max_nodes)
+{
+	struct tier_numa_maps_stream st;
+	tier_numa_maps_stream_init(&st, page_size, pages, max_nodes);
+	ssize_t n = tier_numa_maps_stream_feed(&st, text, strlen(text));
+	int r = n < 0 ? (int)n : tier_numa_maps_stream_end(&st);
+	tier_numa_maps_stream_free(&st);
+	if (r < 0)
+		memset(pages, 0, max_nodes * sizeof(*pages));
+	return r;
 }
 
 /* ---- maps ---- */

@@ -127,18 +127,52 @@ static void entry_clear(struct tier_state_entry *e)
 {
 	free(e->key);
 	free(e->original);
-	e->key = e->original = NULL;
+	free(e->json);
+	e->key = e->original = e->json = NULL;
+}
+
+/* The entry's line in the file, rendered once by json-c (escaping is
+ * json-c's, never ours). */
+static int entry_render(struct tier_state_entry *e)
+{
+	json_object *o = json_object_new_object();
+	if (!o)
+		return -ENOMEM;
+	if (json_object_object_add(o, "kind", json_object_new_string(tier_state_kind_name(e->kind))) < 0 ||
+	    json_object_object_add(o, "key", json_object_new_string(e->key)) < 0 ||
+	    json_object_object_add(o, "original", json_object_new_string(e->original)) < 0 ||
+	    json_object_object_add(o, "recorded_usec", json_object_new_uint64(e->recorded_usec)) < 0) {
+		json_object_put(o);
+		return -ENOMEM;
+	}
+	size_t len;
+	const char *s = json_object_to_json_string_length(o, JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE,
+							    &len);
+	e->json = s ? strndup(s, len) : NULL;
+	e->json_len = e->json ? len : 0;
+	json_object_put(o);
+	return e->json ? 0 : -ENOMEM;
 }
 
 void tier_state_free(struct tier_state *st)
 {
 	if (!st)
 		return;
-	for (size_t i = 0; i < st->nr; i++)
+	for (size_t i = 0; i < st->len; i++)
 		entry_clear(&st->entries[i]);
 	free(st->entries);
 	free(st->slots);
 	free(st);
+}
+
+const struct tier_state_entry *tier_state_next(const struct tier_state *st, size_t *cursor)
+{
+	while (st && *cursor < st->len) {
+		const struct tier_state_entry *e = &st->entries[(*cursor)++];
+		if (e->key)
+			return e;
+	}
+	return NULL;
 }
 
 static size_t key_hash(enum tier_state_kind kind, const char *key)
@@ -153,13 +187,14 @@ static size_t key_hash(enum tier_state_kind kind, const char *key)
 static void index_put(struct tier_state *st, size_t entry)
 {
 	size_t mask = st->nr_slots - 1;
-	size_t i = key_hash(st->entries[entry].kind, st->entries[entry].key) & mask;
+	size_t i = st->entries[entry].hash & mask;
 	while (st->slots[i])
 		i = (i + 1) & mask;
 	st->slots[i] = entry + 1;
 }
 
-/* (Re)build the index for at least `want` entries at load <= 1/2. */
+/* (Re)build the index for at least `want` live entries at load <= 1/2.
+ * Uses the stored hashes: no key is hashed again. */
 static int index_rebuild(struct tier_state *st, size_t want)
 {
 	size_t n = 16;
@@ -171,28 +206,44 @@ static int index_rebuild(struct tier_state *st, size_t want)
 	free(st->slots);
 	st->slots = slots;
 	st->nr_slots = n;
-	for (size_t e = 0; e < st->nr; e++)
-		index_put(st, e);
+	st->stats.rebuilds++;
+	for (size_t e = 0; e < st->len; e++)
+		if (st->entries[e].key) {
+			index_put(st, e);
+			st->stats.rehashed++;
+		}
 	return 0;
+}
+
+/* The slot holding (kind, key), or -1.  probes (if not NULL) counts the
+ * slots looked at. */
+static ssize_t find_slot(const struct tier_state *st, enum tier_state_kind kind, const char *key, size_t hash,
+			 uint64_t *probes)
+{
+	if (!st->slots)
+		return -1;
+	size_t mask = st->nr_slots - 1;
+	for (size_t i = hash & mask; st->slots[i]; i = (i + 1) & mask) {
+		const struct tier_state_entry *e = &st->entries[st->slots[i] - 1];
+		if (probes)
+			(*probes)++;
+		if (e->hash == hash && e->kind == kind && strcmp(e->key, key) == 0)
+			return (ssize_t)i;
+	}
+	return -1;
 }
 
 static ssize_t find_index(const struct tier_state *st, enum tier_state_kind kind, const char *key)
 {
 	if (!st->slots) {
-		/* No index (nothing recorded yet, or it could not be rebuilt
-		 * after a forget for lack of memory): scan. */
-		for (size_t i = 0; i < st->nr; i++)
-			if (st->entries[i].kind == kind && strcmp(st->entries[i].key, key) == 0)
+		/* No index (it could not be rebuilt for lack of memory): scan. */
+		for (size_t i = 0; i < st->len; i++)
+			if (st->entries[i].key && st->entries[i].kind == kind && strcmp(st->entries[i].key, key) == 0)
 				return (ssize_t)i;
 		return -1;
 	}
-	size_t mask = st->nr_slots - 1;
-	for (size_t i = key_hash(kind, key) & mask; st->slots[i]; i = (i + 1) & mask) {
-		const struct tier_state_entry *e = &st->entries[st->slots[i] - 1];
-		if (e->kind == kind && strcmp(e->key, key) == 0)
-			return (ssize_t)(st->slots[i] - 1);
-	}
-	return -1;
+	ssize_t slot = find_slot(st, kind, key, key_hash(kind, key), NULL);
+	return slot < 0 ? -1 : (ssize_t)(st->slots[slot] - 1);
 }
 
 const struct tier_state_entry *tier_state_find(const struct tier_state *st,
@@ -204,11 +255,17 @@ const struct tier_state_entry *tier_state_find(const struct tier_state *st,
 	return i < 0 ? NULL : &st->entries[i];
 }
 
+bool tier_state_saved(const struct tier_state *st, enum tier_state_kind kind, const char *key)
+{
+	const struct tier_state_entry *e = tier_state_find(st, kind, key);
+	return e && e->seq <= st->saved_seq;
+}
+
 /* Append without checks (callers validated and looked for duplicates). */
 static int append(struct tier_state *st, enum tier_state_kind kind, const char *key,
 		  const char *original, size_t original_len, uint64_t recorded_usec)
 {
-	if (st->nr == st->alloc) {
+	if (st->len == st->alloc) {
 		size_t alloc = st->alloc ? st->alloc * 2 : 8;
 		struct tier_state_entry *e = reallocarray(st->entries, alloc, sizeof(*e));
 		if (!e)
@@ -216,19 +273,24 @@ static int append(struct tier_state *st, enum tier_state_kind kind, const char *
 		st->entries = e;
 		st->alloc = alloc;
 	}
-	if (2 * (st->nr + 1) > st->nr_slots && index_rebuild(st, st->nr + 1) < 0)
+	if (2 * (st->nr + 1) > st->nr_slots && index_rebuild(st, 2 * (st->nr + 1)) < 0)
 		return -ENOMEM;
-	struct tier_state_entry *e = &st->entries[st->nr];
+	struct tier_state_entry *e = &st->entries[st->len];
 	e->kind = kind;
 	e->key = strdup(key);
 	e->original = strndup(original, original_len);
 	e->recorded_usec = recorded_usec;
-	if (!e->key || !e->original) {
+	e->hash = key_hash(kind, key);
+	e->seq = ++st->last_seq;
+	e->json = NULL;
+	if (!e->key || !e->original || entry_render(e) < 0) {
 		entry_clear(e);
 		return -ENOMEM;
 	}
-	index_put(st, st->nr);
+	index_put(st, st->len);
+	st->len++;
 	st->nr++;
+	st->dirty = true;
 	return 0;
 }
 
@@ -237,7 +299,8 @@ int tier_state_record(struct tier_state *st, enum tier_state_kind kind, const ch
 {
 	if (!st || !original || !tier_state_key_valid(kind, key))
 		return -EINVAL;
-	if (find_index(st, kind, key) >= 0)
+	if (st->slots ? find_slot(st, kind, key, key_hash(kind, key), &st->stats.probes) >= 0
+		      : find_index(st, kind, key) >= 0)
 		return 0;
 	/* sysfs, procfs and cgroupfs end every value with "\n"; the writers add
 	 * nothing back (the kernel accepts values with or without it). */
@@ -248,24 +311,107 @@ int tier_state_record(struct tier_state *st, enum tier_state_kind kind, const ch
 	return r < 0 ? r : 1;
 }
 
-int tier_state_forget(struct tier_state *st, enum tier_state_kind kind, const char *key)
+/* Squeeze the holes out of entries[] (order kept) and re-index. */
+static void compact(struct tier_state *st)
 {
-	if (!st || !key)
-		return -ENOENT;
-	ssize_t i = find_index(st, kind, key);
-	if (i < 0)
-		return -ENOENT;
-	entry_clear(&st->entries[i]);
-	memmove(&st->entries[i], &st->entries[i + 1], (st->nr - (size_t)i - 1) * sizeof(st->entries[0]));
-	st->nr--;
-	/* Entries after i moved down one: re-index (forget is rare).  Without
-	 * memory for it, drop the index: lookups fall back to a scan. */
+	size_t w = 0;
+	for (size_t r = 0; r < st->len; r++) {
+		if (!st->entries[r].key)
+			continue;
+		if (w != r) {
+			st->entries[w] = st->entries[r];
+			st->stats.moved++;
+		}
+		w++;
+	}
+	st->len = w;
+	st->stats.compactions++;
 	if (index_rebuild(st, st->nr) < 0) {
 		free(st->slots);
 		st->slots = NULL;
 		st->nr_slots = 0;
 	}
+}
+
+/* Remove slot i from the index (linear probing: shift the following run
+ * back so every entry stays reachable from its home slot). */
+static void slot_delete(struct tier_state *st, size_t i)
+{
+	size_t mask = st->nr_slots - 1;
+	st->slots[i] = 0;
+	for (size_t j = (i + 1) & mask; st->slots[j]; j = (j + 1) & mask) {
+		size_t home = st->entries[st->slots[j] - 1].hash & mask;
+		/* j's entry may move to i if its home is not in (i, j] (cyclically) */
+		bool in_range = i <= j ? (home > i && home <= j) : (home > i || home <= j);
+		st->stats.probes++;
+		if (!in_range) {
+			st->slots[i] = st->slots[j];
+			st->slots[j] = 0;
+			i = j;
+		}
+	}
+}
+
+static void forget_at(struct tier_state *st, size_t idx, ssize_t slot)
+{
+	if (slot >= 0)
+		slot_delete(st, (size_t)slot);
+	entry_clear(&st->entries[idx]);
+	st->nr--;
+	st->dirty = true;
+	/* Holes cost memory and iteration time only: squeeze them out once
+	 * they outnumber the live entries (amortized O(1) per forget). */
+	size_t holes = st->len - st->nr;
+	if (holes > 32 && holes > st->nr)
+		compact(st);
+	else if (!st->slots)
+		compact(st);   /* keeps the scan fallback dense */
+}
+
+int tier_state_forget(struct tier_state *st, enum tier_state_kind kind, const char *key)
+{
+	if (!st || !key)
+		return -ENOENT;
+	if (!st->slots) {
+		ssize_t i = find_index(st, kind, key);
+		if (i < 0)
+			return -ENOENT;
+		forget_at(st, (size_t)i, -1);
+		return 0;
+	}
+	ssize_t slot = find_slot(st, kind, key, key_hash(kind, key), &st->stats.probes);
+	if (slot < 0)
+		return -ENOENT;
+	forget_at(st, st->slots[slot] - 1, slot);
 	return 0;
+}
+
+bool tier_state_prune_some(struct tier_state *st, bool (*gone)(void *ctx, const struct tier_state_entry *e),
+			   void *ctx, size_t *cursor, size_t max, size_t *pruned)
+{
+	if (!st || !gone)
+		return true;
+	for (size_t seen = 0; *cursor < st->len && seen < max; seen++) {
+		size_t i = (*cursor)++;
+		struct tier_state_entry *e = &st->entries[i];
+		if (!e->key || !gone(ctx, e))
+			continue;
+		ssize_t slot = st->slots ? find_slot(st, e->kind, e->key, e->hash, &st->stats.probes) : -1;
+		size_t before = st->len;
+		forget_at(st, i, slot);
+		if (pruned)
+			(*pruned)++;
+		if (st->len != before)
+			*cursor = 0;   /* compacted: look again from the start (the pruned are gone) */
+	}
+	return *cursor >= st->len;
+}
+
+size_t tier_state_prune(struct tier_state *st, bool (*gone)(void *ctx, const struct tier_state_entry *e), void *ctx)
+{
+	size_t cursor = 0, n = 0;
+	tier_state_prune_some(st, gone, ctx, &cursor, SIZE_MAX, &n);
+	return n;
 }
 
 int tier_state_restore(const struct tier_state *st, const struct tier_restore_ops *ops, void *ctx,
@@ -275,12 +421,14 @@ int tier_state_restore(const struct tier_state *st, const struct tier_restore_op
 		return -EINVAL;
 	if (st->nr == 0)
 		return 0;
-	bool *failed = calloc(st->nr, sizeof(bool));
+	bool *failed = calloc(st->len, sizeof(bool));
 	if (!failed)
 		return -ENOMEM;
 	int nr_failed = 0;
-	for (size_t i = st->nr; i-- > 0;) {
+	for (size_t i = st->len; i-- > 0;) {
 		const struct tier_state_entry *e = &st->entries[i];
+		if (!e->key)
+			continue;
 		int r = ops->write(ctx, e->kind, e->key, e->original);
 		if (r == 0)
 			continue;
@@ -292,7 +440,7 @@ int tier_state_restore(const struct tier_state *st, const struct tier_restore_op
 		}
 	}
 	int ret = nr_failed;
-	for (size_t i = 0; remaining && i < st->nr; i++) {
+	for (size_t i = 0; remaining && i < st->len; i++) {
 		const struct tier_state_entry *e = &st->entries[i];
 		if (!failed[i] || find_index(remaining, e->kind, e->key) >= 0)
 			continue;
@@ -335,45 +483,39 @@ static int fsync_dir(int dirfd)
 	return r;
 }
 
+/* The file: a pretty object with one line per entry, so an admin can read
+ * it after a crash; each entry's line was rendered by json-c when it was
+ * recorded (entry_render), so a save is one allocation and a copy. */
 static char *serialize(const struct tier_state *st, int *err)
 {
+	char head[128];
+	int hl = snprintf(head, sizeof(head), "{\n  \"version\": %d,\n  \"pid\": %ld,\n  \"entries\": [", TIER_STATE_VERSION,
+			  (long)getpid());
+	static const char tail[] = "\n  ]\n}\n";
+	size_t len = (size_t)hl + sizeof(tail);
 	*err = -ENOMEM;
-	json_object *root = json_object_new_object();
-	json_object *entries = json_object_new_array();
-	if (!root || !entries)
-		goto fail;
-	if (json_object_object_add(root, "version", json_object_new_int(TIER_STATE_VERSION)) < 0 ||
-	    json_object_object_add(root, "pid", json_object_new_int64(getpid())) < 0)
-		goto fail;
-	for (size_t i = 0; i < st->nr; i++) {
+	for (size_t i = 0; i < st->len; i++)
+		if (st->entries[i].key)
+			len += st->entries[i].json_len + 6;
+	char *out = malloc(len);
+	if (!out)
+		return NULL;
+	char *p = out;
+	memcpy(p, head, (size_t)hl);
+	p += hl;
+	bool first = true;
+	for (size_t i = 0; i < st->len; i++) {
 		const struct tier_state_entry *e = &st->entries[i];
-		json_object *o = json_object_new_object();
-		if (!o)
-			goto fail;
-		if (json_object_array_add(entries, o) < 0) {
-			json_object_put(o);
-			goto fail;
-		}
-		if (json_object_object_add(o, "kind", json_object_new_string(tier_state_kind_name(e->kind))) < 0 ||
-		    json_object_object_add(o, "key", json_object_new_string(e->key)) < 0 ||
-		    json_object_object_add(o, "original", json_object_new_string(e->original)) < 0 ||
-		    json_object_object_add(o, "recorded_usec", json_object_new_uint64(e->recorded_usec)) < 0)
-			goto fail;
+		if (!e->key)
+			continue;
+		memcpy(p, first ? "\n    " : ",\n    ", first ? 5 : 6);
+		p += first ? 5 : 6;
+		first = false;
+		memcpy(p, e->json, e->json_len);
+		p += e->json_len;
 	}
-	json_object_object_add(root, "entries", entries);
-	entries = NULL;
-	/* Pretty and with plain '/' so an admin can read the file after a crash. */
-	const char *s = json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
-								 JSON_C_TO_STRING_NOSLASHESCAPE);
-	char *out = NULL;
-	if (s && asprintf(&out, "%s\n", s) < 0)
-		out = NULL;
-	json_object_put(root);
+	memcpy(p, tail, sizeof(tail));
 	return out;
-fail:
-	json_object_put(entries);
-	json_object_put(root);
-	return NULL;
 }
 
 int tier_state_save_at(int dirfd, const char *name, const struct tier_state *st)
@@ -433,6 +575,20 @@ int tier_state_remove_at(int dirfd, const char *name)
 	if (unlinkat(dirfd, name, 0) < 0)
 		return errno == ENOENT ? 0 : -errno;
 	return fsync_dir(dirfd);
+}
+
+int tier_state_commit_at(int dirfd, const char *name, struct tier_state *st)
+{
+	if (!st)
+		return -EINVAL;
+	uint64_t upto = st->last_seq;
+	int r = st->nr ? tier_state_save_at(dirfd, name, st) : tier_state_remove_at(dirfd, name);
+	if (r < 0)
+		return r;
+	st->saved_seq = upto;
+	st->dirty = false;
+	st->commits++;
+	return 0;
 }
 
 static int read_file_at(int dirfd, const char *name, char **out, size_t *outlen)
@@ -619,6 +775,9 @@ int tier_state_load_at(int dirfd, const char *name, struct tier_state **out, cha
 		tier_state_free(st);
 		return r;
 	}
+	/* What was read is what the file says. */
+	st->saved_seq = st->last_seq;
+	st->dirty = false;
 	*out = st;
 	return 0;
 }

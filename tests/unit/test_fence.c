@@ -131,7 +131,9 @@ static void replay(struct world *w, const struct tier_fence_plan *p)
 			continue;
 		}
 		assert_true(o->cg > 0);                   /* never the root */
-		assert_false(tier_bitmask_empty(o->mems)); /* never empty */
+		/* never empty, but a v2 file given back to "" (inherit) */
+		if (!(o->give_back && t->version == 2))
+			assert_false(tier_bitmask_empty(o->mems));
 		/* only nodes with memory */
 		struct bitmask *x = tier_nodemask_alloc();
 		tier_bitmask_copy(x, o->mems);
@@ -832,22 +834,320 @@ static void test_task_granted(void **state)
 	free(dir);
 }
 
-static void test_numa_maps(void **state)
+/* Replay as the daemon does: before the first write to a cgroup's file its
+ * value is recorded as the host's (H), a give-back forgets it. */
+static void replay_recording(struct world *w, const struct tier_fence_plan *p)
+{
+	for (size_t k = 0; k < p->nr_ops; k++) {
+		const struct tier_fence_op *o = &p->ops[k];
+		struct tier_fence_cgroup *c = &w->t->cg[o->cg];
+		if (o->kind != TIER_FENCE_OP_WRITE_MEMS || c->host)
+			continue;
+		char list[64];
+		tier_bitmask_format(c->mems, list, sizeof(list));
+		assert_int_equal(tier_fence_tree_set_host(w->t, o->cg, c->has_mems ? list : ""), 0);
+	}
+	replay(w, p);
+	for (size_t k = 0; k < p->nr_ops; k++) {
+		const struct tier_fence_op *o = &p->ops[k];
+		struct tier_fence_cgroup *c = &w->t->cg[o->cg];
+		if (o->give_back && c->host) {
+			tier_bitmask_free(c->host);
+			c->host = NULL;
+			c->host_inherit = false;
+		}
+	}
+}
+
+/* issue 13 item 3: a node that leaves the private set is given back within
+ * one pass, because the plan starts from the recorded originals, not from
+ * the fenced values (the old planner planned 0 ops here and /a stayed 0).
+ * v1 and v2; a cgroup whose original already fits is given back exactly
+ * (give_back, its original value). */
+static void test_given_back_when_no_longer_private(void **state)
 {
 	(void)state;
-	const char *text =
-		"55d0c0a00000 default file=/usr/bin/cat mapped=2 N0=2 kernelpagesize_kB=4\n"
-		"7f0000000000 interleave:0-1 anon=300 dirty=300 N0=150 N1=150 kernelpagesize_kB=4\n"
-		"7f1000000000 bind:1 anon=2 dirty=2 N1=2 kernelpagesize_kB=2048\n"
-		"7f2000000000 default N9=5 Nx=3 N1= N1=7z kernelpagesize_kB=4\n"
-		"7ffd00000000 default stack anon=3 dirty=3 N0=3";
-	uint64_t b[4] = { 0 };
-	assert_int_equal(tier_fence_numa_maps_bytes(text, b, 4), 5);
-	assert_int_equal(b[0], (2 + 150 + 3) * 4096ull);
-	assert_int_equal(b[1], 150 * 4096ull + 2 * 2048 * 1024ull);
-	assert_int_equal(b[2], 0);
-	assert_int_equal(b[3], 0);
-	assert_int_equal(tier_fence_numa_maps_bytes("", b, 4), 0);
+	for (int v = 1; v <= 2; v++) {
+		struct world w;
+		world_init(&w, v, "0-2", "1-2");
+		if (v == 2)
+			w.t->cg[0].subtree_cpuset = true;
+		add2(&w, "/", "a", v == 1 ? "" : "", true, false);      /* v1: fresh, v2: inherit */
+		add2(&w, "/", "b", "0-1", true, false);                  /* admin: no node 2 */
+		add2(&w, "/a", "c", "", v == 1, false);
+		struct tier_fence_plan *p = plan(&w);
+		replay_recording(&w, p);
+		check_converged(&w, p);
+		assert_string_equal(fmt(w.t->cg[tier_fence_tree_find(w.t, "/a")].mems), "0");
+		assert_string_equal(fmt(w.t->cg[tier_fence_tree_find(w.t, "/b")].mems), "0");
+		tier_fence_plan_free(p);
+
+		/* reload: private_nodes = 2 */
+		tier_bitmask_clear(w.p, 1);
+		p = plan(&w);
+		assert_true(p->nr_ops >= 2);
+		replay_recording(&w, p);
+		int a = tier_fence_tree_find(w.t, "/a"), b = tier_fence_tree_find(w.t, "/b");
+		/* /a: its own "0-1" (v1: filled from the parent, v2: explicit,
+		 * node 2 still private) */
+		assert_string_equal(fmt(w.t->cg[a].mems), "0-1");
+		/* /b: the admin's 0-1 is the plan: given back, forgotten */
+		assert_string_equal(fmt(w.t->cg[b].mems), "0-1");
+		assert_null(w.t->cg[b].host);
+		bool gb = false;
+		for (size_t k = 0; k < p->nr_ops; k++)
+			if (p->ops[k].cg == (size_t)b && p->ops[k].give_back)
+				gb = true;
+		assert_true(gb);
+		check_converged(&w, p);
+		tier_fence_plan_free(p);
+
+		/* and back to 1-2: fenced again from the originals */
+		tier_bitmask_set(w.p, 1);
+		p = plan(&w);
+		replay_recording(&w, p);
+		assert_string_equal(fmt(w.t->cg[a].mems), "0");
+		assert_string_equal(fmt(w.t->cg[b].mems), "0");
+		check_converged(&w, p);
+		tier_fence_plan_free(p);
+		world_free(&w);
+	}
+}
+
+static void build_random_tree(struct world *w, int v, unsigned nr)
+{
+	struct bitmask *m = tier_nodemask_alloc();
+	for (unsigned i = 0; i < nr; i++) {
+		int par = (int)rnd((unsigned)w->t->nr);
+		char name[8], list[64], path[512];
+		snprintf(name, sizeof(name), "c%u", rnd(4));
+		snprintf(path, sizeof(path), "%s%s%s", w->t->cg[par].path, par ? "/" : "", name);
+		if (tier_fence_tree_find(w->t, path) >= 0)
+			continue;
+		random_subset(m, v == 1 ? w->t->cg[par].mems : w->n);
+		tier_bitmask_format(m, list, sizeof(list));
+		bool has = v == 1 || w->t->cg[par].subtree_cpuset;
+		assert_true(tier_fence_tree_add(w->t, par, name, has ? list : "", has, has && rnd(2)) > 0);
+	}
+	tier_bitmask_free(m);
+}
+
+/* The property behind item 3, on random trees: fence with one private set,
+ * reload to another, and the effective sets are exactly those of a host
+ * that was fenced with the second set only (computed from the originals);
+ * the same for a third reload back.  Both versions. */
+static void test_random_reload_from_originals(void **state)
+{
+	(void)state;
+	static const char *globs[] = { "/c1", "/c1/*", "/c*/c2", "/c2" };
+	for (int iter = 0; iter < 300; iter++) {
+		int v = 1 + iter % 2;
+		unsigned seed = rnd_state;
+		struct world a, b;
+		struct bitmask *p2 = tier_nodemask_alloc(), *six = tier_nodemask_alloc();
+		tier_bitmask_parse_list("0-5", six);
+		world_init(&a, v, "0-5", "");
+		world_init(&b, v, "0-5", "");
+		if (v == 2)
+			a.t->cg[0].subtree_cpuset = b.t->cg[0].subtree_cpuset = true;
+		unsigned nr = 1 + rnd(20);
+		unsigned ng = rnd(3), gsel[3], gnode[3];
+		for (unsigned g = 0; g < ng; g++) {
+			gsel[g] = rnd(4);
+			gnode[g] = 1 + rnd(5);
+		}
+		random_subset(a.p, six);
+		tier_bitmask_clear(a.p, 0);
+		random_subset(p2, six);
+		tier_bitmask_clear(p2, 0);
+		/* the same tree twice */
+		unsigned after = rnd_state;
+		rnd_state = seed;
+		build_random_tree(&a, v, nr);
+		rnd_state = seed;
+		build_random_tree(&b, v, nr);
+		rnd_state = after;
+		for (unsigned g = 0; g < ng; g++) {
+			char list[8];
+			snprintf(list, sizeof(list), "%u", gnode[g]);
+			grant(&a, globs[gsel[g]], list);
+			grant(&b, globs[gsel[g]], list);
+		}
+		struct tier_fence_plan *p = plan(&a);
+		replay_recording(&a, p);
+		tier_fence_plan_free(p);
+		tier_bitmask_copy(a.p, p2);
+		p = plan(&a);
+		replay_recording(&a, p);
+		check_converged(&a, p);
+
+		tier_bitmask_copy(b.p, p2);
+		struct tier_fence_plan *q = plan(&b);
+		replay(&b, q);
+		/* same effective sets everywhere */
+		assert_int_equal(a.t->nr, b.t->nr);
+		struct bitmask **ea = calloc(a.t->nr, sizeof(*ea)), **eb = calloc(b.t->nr, sizeof(*eb));
+		ea[0] = tier_nodemask_alloc();
+		eb[0] = tier_nodemask_alloc();
+		tier_bitmask_copy(ea[0], a.n);
+		tier_bitmask_copy(eb[0], b.n);
+		for (size_t i = 1; i < a.t->nr; i++) {
+			ea[i] = tier_nodemask_alloc();
+			eb[i] = tier_nodemask_alloc();
+			const struct tier_fence_cgroup *ca = &a.t->cg[i], *cb = &b.t->cg[i];
+			if (v == 2 && (!ca->has_mems || tier_bitmask_empty(ca->mems)))
+				tier_bitmask_copy(ea[i], ea[ca->parent]);
+			else {
+				tier_bitmask_copy(ea[i], ca->mems);
+				tier_bitmask_and(ea[i], ea[ca->parent]);
+				if (v == 2 && tier_bitmask_empty(ea[i]))
+					tier_bitmask_copy(ea[i], ea[ca->parent]);
+			}
+			if (v == 2 && (!cb->has_mems || tier_bitmask_empty(cb->mems)))
+				tier_bitmask_copy(eb[i], eb[cb->parent]);
+			else {
+				tier_bitmask_copy(eb[i], cb->mems);
+				tier_bitmask_and(eb[i], eb[cb->parent]);
+				if (v == 2 && tier_bitmask_empty(eb[i]))
+					tier_bitmask_copy(eb[i], eb[cb->parent]);
+			}
+			if (!tier_bitmask_equal(ea[i], eb[i]))
+				fail_msg("iter %d v%d %s: reloaded %s, fresh %s (P2 %s)", iter, v, ca->path, fmt(ea[i]),
+					 fmt(eb[i]), fmt(p2));
+		}
+		for (size_t i = 0; i < a.t->nr; i++) {
+			tier_bitmask_free(ea[i]);
+			tier_bitmask_free(eb[i]);
+		}
+		free(ea);
+		free(eb);
+		tier_fence_plan_free(p);
+		tier_fence_plan_free(q);
+		tier_bitmask_free(p2);
+		tier_bitmask_free(six);
+		world_free(&a);
+		world_free(&b);
+	}
+}
+
+/* The resumable planner makes exactly the plan of the one-shot planner,
+ * whatever the step size. */
+static void test_planner_steps(void **state)
+{
+	(void)state;
+	for (int iter = 0; iter < 200; iter++) {
+		int v = 1 + iter % 2;
+		struct world w;
+		world_init(&w, v, "0-5", "3-5");
+		if (v == 2)
+			w.t->cg[0].subtree_cpuset = rnd(2);
+		build_random_tree(&w, v, 1 + rnd(30));
+		if (rnd(2))
+			grant(&w, "/c1", "4");
+		struct tier_fence_plan *one = plan(&w);
+		struct tier_fence_planner *pl;
+		assert_int_equal(tier_fence_plan_begin(w.t, &w.in, &pl), 0);
+		size_t step = 1 + rnd(5), calls = 0;
+		int r;
+		while ((r = tier_fence_plan_step(pl, step)) == 1)
+			calls++;
+		assert_int_equal(r, 0);
+		/* several passes over the tree, each bounded by step */
+		assert_true(calls >= (w.t->nr * 3) / step / 2);
+		struct tier_fence_plan *many = tier_fence_plan_finish(pl);
+		assert_int_equal(many->nr_ops, one->nr_ops);
+		for (size_t k = 0; k < one->nr_ops; k++) {
+			assert_int_equal(many->ops[k].kind, one->ops[k].kind);
+			assert_int_equal(many->ops[k].cg, one->ops[k].cg);
+			assert_int_equal(many->ops[k].interim, one->ops[k].interim);
+			if (one->ops[k].mems)
+				assert_true(tier_bitmask_equal(many->ops[k].mems, one->ops[k].mems));
+		}
+		assert_int_equal(many->nr_unfenced, one->nr_unfenced);
+		/* take_ops leaves the plan usable for extension */
+		struct tier_fence_op *ops;
+		size_t nr;
+		tier_fence_plan_take_ops(many, &ops, &nr);
+		assert_int_equal(nr, one->nr_ops);
+		assert_int_equal(many->nr_ops, 0);
+		tier_fence_ops_free(ops, nr);
+		tier_fence_plan_free(one);
+		tier_fence_plan_free(many);
+		world_free(&w);
+	}
+	/* a planner can be cancelled half way */
+	struct world w;
+	world_init(&w, 1, "0-1", "1");
+	add(&w, "/", "a", "0-1");
+	tier_fence_plan_free(plan(&w));   /* sets w.in */
+	struct tier_fence_planner *pl;
+	assert_int_equal(tier_fence_plan_begin(w.t, &w.in, &pl), 0);
+	assert_int_equal(tier_fence_plan_step(pl, 1), 1);
+	tier_fence_planner_free(pl);
+	world_free(&w);
+}
+
+/* find is a hash lookup that sees through gone entries to a cgroup made
+ * again under the same name; 20,000 cgroups. */
+static void test_tree_index(void **state)
+{
+	(void)state;
+	struct tier_fence_tree *t = tier_fence_tree_new(2);
+	assert_int_equal(tier_fence_tree_add(t, -1, "", "", false, false), 0);
+	char name[32], path[64];
+	for (int i = 0; i < 100; i++) {
+		snprintf(name, sizeof(name), "t%d", i);
+		int p = tier_fence_tree_add(t, 0, name, "", false, false);
+		for (int j = 0; j < 200; j++) {
+			snprintf(name, sizeof(name), "c%d", j);
+			assert_true(tier_fence_tree_add(t, p, name, "", false, false) > 0);
+		}
+	}
+	for (int i = 0; i < 100; i += 7) {
+		snprintf(path, sizeof(path), "/t%d/c%d", i, i);
+		int idx = tier_fence_tree_find(t, path);
+		assert_true(idx > 0);
+		assert_string_equal(t->cg[idx].path, path);
+	}
+	int old = tier_fence_tree_find(t, "/t3/c3");
+	t->cg[old].gone = true;
+	assert_int_equal(tier_fence_tree_find(t, "/t3/c3"), -1);
+	int again = tier_fence_tree_add(t, tier_fence_tree_find(t, "/t3"), "c3", "", false, false);
+	assert_int_equal(tier_fence_tree_find(t, "/t3/c3"), again);
+	assert_int_equal(tier_fence_tree_find(t, "/nope"), -1);
+	assert_int_equal(tier_fence_tree_set_host(t, (size_t)again, "0-1"), 0);
+	assert_string_equal(fmt(t->cg[again].host), "0-1");
+	assert_int_equal(tier_fence_tree_set_host(t, (size_t)again, "x"), -EINVAL);
+	tier_fence_tree_free(t);
+}
+
+/* Eviction targets: the task's own cpuset minus private nodes it is not
+ * granted; nothing left means no eviction (issue 13 item 6). */
+static void test_evict_target(void **state)
+{
+	(void)state;
+	struct bitmask *n = mask("0-3"), *p = mask("2-3"), *out = tier_nodemask_alloc();
+	struct bitmask *allowed = mask("0-3"), *none = mask(""), *g3 = mask("3");
+	assert_true(tier_fence_evict_target(allowed, n, p, none, out));
+	assert_string_equal(fmt(out), "0-1");
+	assert_true(tier_fence_evict_target(allowed, n, p, g3, out));
+	assert_string_equal(fmt(out), "0-1,3");              /* a granted private node is fine */
+	tier_bitmask_parse_list("1-2", allowed);
+	assert_true(tier_fence_evict_target(allowed, n, p, none, out));
+	assert_string_equal(fmt(out), "1");                  /* its cpuset, not tierd's */
+	tier_bitmask_parse_list("2", allowed);
+	assert_false(tier_fence_evict_target(allowed, n, p, none, out));
+	assert_true(tier_bitmask_empty(out));                /* only private nodes left: stay */
+	tier_bitmask_parse_list("0,7", allowed);
+	assert_true(tier_fence_evict_target(allowed, n, p, none, out));
+	assert_string_equal(fmt(out), "0");                  /* 7 has no memory */
+	assert_false(tier_fence_evict_target(none, n, p, none, out));   /* unknown cpuset */
+	tier_bitmask_free(n);
+	tier_bitmask_free(p);
+	tier_bitmask_free(out);
+	tier_bitmask_free(allowed);
+	tier_bitmask_free(none);
+	tier_bitmask_free(g3);
 }
 
 int main(void)
@@ -871,8 +1171,12 @@ int main(void)
 		cmocka_unit_test(test_random_extend),
 		cmocka_unit_test(test_private_nodes_from_config),
 		cmocka_unit_test(test_demotion_conflict),
-		cmocka_unit_test(test_numa_maps),
 		cmocka_unit_test(test_task_granted),
+		cmocka_unit_test(test_given_back_when_no_longer_private),
+		cmocka_unit_test(test_random_reload_from_originals),
+		cmocka_unit_test(test_planner_steps),
+		cmocka_unit_test(test_tree_index),
+		cmocka_unit_test(test_evict_target),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -3,6 +3,7 @@
 #include "testutil.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "tier/nodemask.h"
@@ -74,6 +75,59 @@ static void test_format_truncation(void **state)
 	tier_bitmask_free(bm);
 }
 
+/* issue 13 item 8: a long sparse set (every other id of 0..1023 and the
+ * worst case of two-id ranges) is never cut: the allocating formatter
+ * returns all of it and parses back to the same set; the checked formatter
+ * refuses a buffer that is one byte short instead of cutting the list. */
+static void test_format_sparse_1024(void **state)
+{
+	(void)state;
+	struct bitmask *bm = tier_nodemask_alloc(), *back = tier_nodemask_alloc();
+	for (int i = 0; i < (int)TIER_MAX_NODES; i += 2)
+		assert_true(tier_bitmask_set(bm, i));
+	char *s = tier_bitmask_format_alloc(bm);
+	assert_non_null(s);
+	size_t len = strlen(s);
+	assert_true(len > 512);                          /* the old 512-byte buffers */
+	assert_int_equal(len, tier_bitmask_format(bm, NULL, 0));
+	assert_true(len + 1 <= TIER_NODELIST_MAX);
+	assert_int_equal(strncmp(s, "0,2,4,", 6), 0);
+	assert_string_equal(s + len - 9, "1020,1022");
+	assert_int_equal(tier_bitmask_parse_list(s, back), 0);
+	assert_true(tier_bitmask_equal(bm, back));
+
+	char *buf = malloc(len + 1);
+	assert_int_equal(tier_bitmask_format_checked(bm, buf, len + 1), 0);
+	assert_string_equal(buf, s);
+	memset(buf, 'x', len + 1);
+	assert_int_equal(tier_bitmask_format_checked(bm, buf, len), -ENOBUFS);
+	assert_string_equal(buf, "");                    /* never a prefix */
+	char small[512];
+	assert_int_equal(tier_bitmask_format_checked(bm, small, sizeof(small)), -ENOBUFS);
+	assert_string_equal(small, "");
+	free(buf);
+	free(s);
+
+	/* two-id runs "1000-1001," are the longest per id: the bound holds */
+	tier_bitmask_zero(bm);
+	for (int i = 0; i + 1 < (int)TIER_MAX_NODES; i += 3) {
+		tier_bitmask_set(bm, i);
+		tier_bitmask_set(bm, i + 1);
+	}
+	s = tier_bitmask_format_alloc(bm);
+	assert_non_null(s);
+	assert_true(strlen(s) + 1 <= TIER_NODELIST_MAX);
+	assert_int_equal(tier_bitmask_parse_list(s, back), 0);
+	assert_true(tier_bitmask_equal(bm, back));
+	free(s);
+	tier_bitmask_zero(bm);
+	s = tier_bitmask_format_alloc(bm);
+	assert_string_equal(s, "");
+	free(s);
+	tier_bitmask_free(bm);
+	tier_bitmask_free(back);
+}
+
 static void test_ops(void **state)
 {
 	(void)state;
@@ -140,6 +194,7 @@ int main(void)
 		cmocka_unit_test(test_parse_format),
 		cmocka_unit_test(test_parse_errors),
 		cmocka_unit_test(test_format_truncation),
+		cmocka_unit_test(test_format_sparse_1024),
 		cmocka_unit_test(test_ops),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

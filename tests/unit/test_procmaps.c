@@ -99,6 +99,90 @@ static void numa_maps_multi_node(void **state)
 	assert_int_equal(sums[0] + sums[1], 0);
 }
 
+/* The streamed parser gives the sums of the whole-text parser whatever the
+ * chunking (every split point of a text, including inside tokens and right
+ * at '\n'), and a last line without '\n' counts once end() is called. */
+static void numa_maps_stream_chunks(void **state)
+{
+	(void)state;
+	const char *text =
+		"55d0c0a00000 default file=/usr/bin/cat mapped=2 N0=2 kernelpagesize_kB=4\n"
+		"7f0000000000 interleave:0-1 anon=300 dirty=300 N0=150 N1=150 kernelpagesize_kB=4\n"
+		"7f1000000000 bind:1 anon=2 dirty=2 N1=2 kernelpagesize_kB=2048\n"
+		"7f2000000000 default\n"
+		"\n"
+		"7ffd00000000 default stack anon=3 dirty=3 N0=3";
+	uint64_t want[3], got[3];
+	assert_int_equal(tier_numa_maps_sum(text, 4096, want, 3), 0);
+	assert_int_equal(want[0], 2 + 150 + 3);
+	assert_int_equal(want[1], 150 + 2 * 512);
+	size_t len = strlen(text);
+	for (size_t cut1 = 0; cut1 <= len; cut1++) {
+		for (size_t cut2 = cut1; cut2 <= len; cut2 += 7) {
+			struct tier_numa_maps_stream st;
+			tier_numa_maps_stream_init(&st, 4096, got, 3);
+			assert_true(tier_numa_maps_stream_feed(&st, text, cut1) >= 0);
+			assert_true(tier_numa_maps_stream_feed(&st, text + cut1, cut2 - cut1) >= 0);
+			assert_true(tier_numa_maps_stream_feed(&st, text + cut2, len - cut2) >= 0);
+			assert_int_equal(tier_numa_maps_stream_end(&st), 0);
+			assert_memory_equal(got, want, sizeof(want));
+			assert_int_equal(st.lines, 5);      /* the blank line is no VMA */
+			assert_int_equal(st.bytes, len);
+			tier_numa_maps_stream_free(&st);
+		}
+	}
+	/* errors are sticky and zero nothing already summed; a too-long line
+	 * is -E2BIG, not a silent cut */
+	struct tier_numa_maps_stream st;
+	tier_numa_maps_stream_init(&st, 4096, got, 3);
+	assert_int_equal(tier_numa_maps_stream_feed(&st, "1000 default N0=1\nzz default\n", 29), -EINVAL);
+	assert_int_equal(tier_numa_maps_stream_feed(&st, "1000 default N0=1\n", 18), -EINVAL);
+	assert_int_equal(tier_numa_maps_stream_end(&st), -EINVAL);
+	tier_numa_maps_stream_free(&st);
+	char *big = malloc(TIER_NUMA_MAPS_LINE_MAX + 2);
+	memset(big, 'a', TIER_NUMA_MAPS_LINE_MAX + 1);
+	tier_numa_maps_stream_init(&st, 4096, got, 3);
+	assert_int_equal(tier_numa_maps_stream_feed(&st, big, TIER_NUMA_MAPS_LINE_MAX + 1), -E2BIG);
+	tier_numa_maps_stream_free(&st);
+	free(big);
+}
+
+/* The hostile shape from issue 12: 65,530 mappings without pages (no N=
+ * and no kernelpagesize_kB token) and one resident one at the end, fed in
+ * the 64 KiB chunks the audit reads: every line is parsed once (the line
+ * count equals the lines fed, each chunk completes at most chunk/min-line
+ * lines), and the resident VMA's pages are found. */
+static void numa_maps_stream_hostile(void **state)
+{
+	(void)state;
+	enum { N = 65530 };
+	size_t cap = (size_t)N * 32 + 256, len = 0;
+	char *text = malloc(cap);
+	for (int i = 0; i < N; i++)
+		len += (size_t)snprintf(text + len, cap - len, "%llx default\n", 0x7f0000000000ull + (unsigned long long)i * 8192);
+	len += (size_t)snprintf(text + len, cap - len, "7fff00000000 default anon=9 dirty=9 N1=9 kernelpagesize_kB=4\n");
+	uint64_t pages[2];
+	struct tier_numa_maps_stream st;
+	tier_numa_maps_stream_init(&st, 4096, pages, 2);
+	const size_t chunk = 64u << 10;
+	uint64_t max_lines = 0, chunks = 0;
+	for (size_t off = 0; off < len; off += chunk, chunks++) {
+		size_t n = len - off < chunk ? len - off : chunk;
+		ssize_t lines = tier_numa_maps_stream_feed(&st, text + off, n);
+		assert_true(lines >= 0);
+		if ((uint64_t)lines > max_lines)
+			max_lines = (uint64_t)lines;
+	}
+	assert_int_equal(tier_numa_maps_stream_end(&st), 0);
+	assert_int_equal(st.lines, N + 1);
+	assert_true(max_lines <= chunk / strlen("7f0000000000 default\n") + 1);
+	assert_true(chunks >= len / chunk);
+	assert_int_equal(pages[0], 0);
+	assert_int_equal(pages[1], 9);
+	tier_numa_maps_stream_free(&st);
+	free(text);
+}
+
 /* The VM: a process whose pages relief split over two nodes. */
 static void numa_maps_vm(void **state)
 {
@@ -418,6 +502,7 @@ int main(void)
 		cmocka_unit_test(numa_maps_real),  cmocka_unit_test(numa_maps_multi_node),
 		cmocka_unit_test(numa_maps_malformed), cmocka_unit_test(maps_real),
 		cmocka_unit_test(numa_maps_vm),
+		cmocka_unit_test(numa_maps_stream_chunks), cmocka_unit_test(numa_maps_stream_hostile),
 		cmocka_unit_test(maps_shapes),     cmocka_unit_test(status_real),
 		cmocka_unit_test(status_shapes),
 		cmocka_unit_test(status_failure_leaves_nothing),

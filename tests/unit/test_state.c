@@ -22,6 +22,18 @@
 #define DB_CHILD_MEMS "sys/fs/cgroup/db.slice/pg.service/cpuset.mems"
 #define UNIT_KEY "db.slice/AllowedMemoryNodes"
 
+/* The n-th live entry in recording order (holes skipped). */
+static const struct tier_state_entry *nth(const struct tier_state *st, size_t n)
+{
+	size_t cur = 0;
+	const struct tier_state_entry *e;
+	while ((e = tier_state_next(st, &cur)))
+		if (n-- == 0)
+			return e;
+	fail_msg("no entry %zu", n);
+	return NULL;
+}
+
 struct tmpdir {
 	char path[64];
 	int fd;
@@ -121,10 +133,10 @@ static void test_forget(void **state)
 	assert_int_equal(st->nr, 4);
 	assert_null(tier_state_find(st, TIER_STATE_CPUSET_MEMS, DB_MEMS));
 	/* Order of the others kept. */
-	assert_string_equal(st->entries[0].key, ROOT_SUBTREE);
-	assert_string_equal(st->entries[1].key, DB_CHILD_MEMS);
-	assert_string_equal(st->entries[2].key, DEMOTION);
-	assert_string_equal(st->entries[3].key, UNIT_KEY);
+	assert_string_equal(nth(st, 0)->key, ROOT_SUBTREE);
+	assert_string_equal(nth(st, 1)->key, DB_CHILD_MEMS);
+	assert_string_equal(nth(st, 2)->key, DEMOTION);
+	assert_string_equal(nth(st, 3)->key, UNIT_KEY);
 	assert_int_equal(tier_state_forget(st, TIER_STATE_CPUSET_MEMS, DB_MEMS), -ENOENT);
 	/* Wrong kind does not match. */
 	assert_int_equal(tier_state_forget(st, TIER_STATE_CPUSET_MEMS, DEMOTION), -ENOENT);
@@ -133,7 +145,7 @@ static void test_forget(void **state)
 	assert_int_equal(tier_state_record(st, TIER_STATE_KNOB, DEMOTION, "false", 7), 1);
 	assert_string_equal(tier_state_find(st, TIER_STATE_KNOB, DEMOTION)->original, "false");
 	assert_int_equal(st->nr, 4);
-	assert_string_equal(st->entries[3].key, DEMOTION);
+	assert_string_equal(nth(st, 3)->key, DEMOTION);
 	tier_state_free(st);
 }
 
@@ -565,8 +577,162 @@ static void test_many_entries(void **state)
 		}
 	}
 	/* order of first recording survives the forgets */
-	for (size_t j = 1; j < st->nr; j++)
-		assert_true(st->entries[j - 1].recorded_usec < st->entries[j].recorded_usec);
+	size_t cur = 0, seen = 0;
+	uint64_t last = 0;
+	for (const struct tier_state_entry *e; (e = tier_state_next(st, &cur)); seen++) {
+		assert_true(seen == 0 || e->recorded_usec > last);
+		last = e->recorded_usec;
+	}
+	assert_int_equal(seen, st->nr);
+	tier_state_free(st);
+}
+
+/* issue 12: forget must not rebuild the index per call.  100,000 records
+ * and then 100,000 forgets (in an order unrelated to the recording, and a
+ * second round interleaved with new records) do O(n) work: counted in
+ * index probes, rebuilds, re-inserted and moved entries, not in seconds. */
+static void test_linear_record_forget(void **state)
+{
+	(void)state;
+	enum { N = 100000 };
+	struct tier_state *st = tier_state_new();
+	char key[96];
+	for (int i = 0; i < N; i++) {
+		snprintf(key, sizeof(key), "sys/fs/cgroup/s%d/c%d/cpuset.mems", i % 97, i);
+		assert_int_equal(tier_state_record(st, TIER_STATE_CPUSET_MEMS, key, "0-1", (uint64_t)i), 1);
+	}
+	uint64_t rebuilds_after_records = st->stats.rebuilds;
+	/* growth doubles: about log2(N / 8) rebuilds */
+	assert_true(rebuilds_after_records <= 20);
+	for (int k = 0; k < N; k++) {
+		int i = (int)(((uint64_t)k * 7919u) % N);   /* a permutation: 7919 is prime, N not a multiple */
+		snprintf(key, sizeof(key), "sys/fs/cgroup/s%d/c%d/cpuset.mems", i % 97, i);
+		assert_int_equal(tier_state_forget(st, TIER_STATE_CPUSET_MEMS, key), 0);
+		if (k % 4 == 0) {   /* churn: new records between the forgets */
+			snprintf(key, sizeof(key), "sys/fs/cgroup/new/n%d/cpuset.mems", k);
+			assert_int_equal(tier_state_record(st, TIER_STATE_CPUSET_MEMS, key, "", 1), 1);
+		}
+	}
+	assert_int_equal(st->nr, N / 4);
+	uint64_t ops = 2u * N + N / 4;
+	/* A rebuild per forget would be N rebuilds re-inserting O(N^2)
+	 * entries (about 5e9): the bounds below are linear with room. */
+	assert_true(st->stats.rebuilds <= rebuilds_after_records + 64);
+	assert_true(st->stats.rehashed <= 8u * ops);
+	assert_true(st->stats.moved <= 4u * ops);
+	assert_true(st->stats.probes <= 8u * ops);
+	assert_true(st->stats.compactions >= 1);        /* holes were squeezed out */
+	assert_true(st->len <= 2 * st->nr + 33);         /* and stay bounded */
+	/* every survivor is still found, every forgotten one is not */
+	for (int k = 0; k < N; k += 4) {
+		snprintf(key, sizeof(key), "sys/fs/cgroup/new/n%d/cpuset.mems", k);
+		assert_non_null(tier_state_find(st, TIER_STATE_CPUSET_MEMS, key));
+	}
+	for (int i = 0; i < N; i += 1000) {
+		snprintf(key, sizeof(key), "sys/fs/cgroup/s%d/c%d/cpuset.mems", i % 97, i);
+		assert_null(tier_state_find(st, TIER_STATE_CPUSET_MEMS, key));
+	}
+	tier_state_free(st);
+}
+
+/* A record counts as saved only after a commit that came after it; a
+ * failed commit saves nothing; commit of an empty state removes the file;
+ * a loaded state is saved as a whole. */
+static void test_saved_and_commit(void **state)
+{
+	(void)state;
+	struct tmpdir t;
+	tmpdir_open(&t);
+	struct tier_state *st = tier_state_new();
+	assert_false(st->dirty);
+	assert_int_equal(tier_state_record(st, TIER_STATE_CPUSET_MEMS, DB_MEMS, "0-1", 1), 1);
+	assert_true(st->dirty);
+	assert_false(tier_state_saved(st, TIER_STATE_CPUSET_MEMS, DB_MEMS));
+	assert_int_equal(tier_state_commit_at(t.fd, "state.json", st), 0);
+	assert_int_equal(st->commits, 1);
+	assert_false(st->dirty);
+	assert_true(tier_state_saved(st, TIER_STATE_CPUSET_MEMS, DB_MEMS));
+	assert_int_equal(tier_state_record(st, TIER_STATE_CPUSET_MEMS, DB_CHILD_MEMS, "", 2), 1);
+	assert_false(tier_state_saved(st, TIER_STATE_CPUSET_MEMS, DB_CHILD_MEMS));
+	assert_true(tier_state_saved(st, TIER_STATE_CPUSET_MEMS, DB_MEMS));
+	/* a commit that fails (no such directory entry to write into) saves nothing */
+	int bad = open("/proc/self", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	assert_true(tier_state_commit_at(bad, "state.json", st) < 0);
+	close(bad);
+	assert_false(tier_state_saved(st, TIER_STATE_CPUSET_MEMS, DB_CHILD_MEMS));
+	assert_int_equal(st->commits, 1);
+	assert_int_equal(tier_state_commit_at(t.fd, "state.json", st), 0);
+	assert_true(tier_state_saved(st, TIER_STATE_CPUSET_MEMS, DB_CHILD_MEMS));
+
+	struct tier_state *back = NULL;
+	char err[256];
+	assert_int_equal(tier_state_load_at(t.fd, "state.json", &back, err, sizeof(err)), 0);
+	assert_true(tier_state_saved(back, TIER_STATE_CPUSET_MEMS, DB_MEMS));
+	assert_true(tier_state_saved(back, TIER_STATE_CPUSET_MEMS, DB_CHILD_MEMS));
+	assert_false(back->dirty);
+	tier_state_free(back);
+
+	assert_int_equal(tier_state_forget(st, TIER_STATE_CPUSET_MEMS, DB_MEMS), 0);
+	assert_int_equal(tier_state_forget(st, TIER_STATE_CPUSET_MEMS, DB_CHILD_MEMS), 0);
+	assert_true(st->dirty);
+	assert_int_equal(tier_state_commit_at(t.fd, "state.json", st), 0);
+	assert_int_equal(faccessat(t.fd, "state.json", F_OK, 0), -1);   /* empty: removed */
+	tier_state_free(st);
+	tmpdir_close(&t);
+}
+
+static bool gone_if_x(void *ctx, const struct tier_state_entry *e)
+{
+	(*(int *)ctx)++;
+	return strstr(e->key, "/x") != NULL;
+}
+
+/* prune forgets exactly the entries the callback calls gone, keeps the
+ * order of the rest, also across the compaction it may cause. */
+static void test_prune(void **state)
+{
+	(void)state;
+	struct tier_state *st = tier_state_new();
+	char key[64];
+	for (int i = 0; i < 300; i++) {
+		snprintf(key, sizeof(key), "sys/fs/cgroup/%s%d/cpuset.mems", i % 3 ? "x" : "k", i);
+		assert_int_equal(tier_state_record(st, TIER_STATE_CPUSET_MEMS, key, "", (uint64_t)i), 1);
+	}
+	int calls = 0;
+	assert_int_equal(tier_state_prune(st, gone_if_x, &calls), 200);
+	assert_int_equal(st->nr, 100);
+	assert_true(calls >= 300);
+	size_t cur = 0;
+	int want = 0;
+	for (const struct tier_state_entry *e; (e = tier_state_next(st, &cur)); want += 3) {
+		snprintf(key, sizeof(key), "sys/fs/cgroup/k%d/cpuset.mems", want);
+		assert_string_equal(e->key, key);
+		assert_non_null(tier_state_find(st, TIER_STATE_CPUSET_MEMS, key));
+	}
+	assert_int_equal(want, 300);
+	calls = 0;
+	assert_int_equal(tier_state_prune(st, gone_if_x, &calls), 0);
+	assert_int_equal(calls, 100);
+	tier_state_free(st);
+
+	/* in steps of 7: the same result, never more than 7 looks a step */
+	st = tier_state_new();
+	for (int i = 0; i < 300; i++) {
+		snprintf(key, sizeof(key), "sys/fs/cgroup/%s%d/cpuset.mems", i % 3 ? "x" : "k", i);
+		assert_int_equal(tier_state_record(st, TIER_STATE_CPUSET_MEMS, key, "", (uint64_t)i), 1);
+	}
+	size_t cursor = 0, pruned = 0, steps = 0;
+	for (;;) {
+		calls = 0;
+		bool done = tier_state_prune_some(st, gone_if_x, &calls, &cursor, 7, &pruned);
+		assert_true(calls <= 7);
+		steps++;
+		if (done)
+			break;
+		assert_true(steps < 1000);
+	}
+	assert_int_equal(pruned, 200);
+	assert_int_equal(st->nr, 100);
 	tier_state_free(st);
 }
 
@@ -574,6 +740,9 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_many_entries),
+		cmocka_unit_test(test_linear_record_forget),
+		cmocka_unit_test(test_saved_and_commit),
+		cmocka_unit_test(test_prune),
 		cmocka_unit_test(test_record_strips_newline_keeps_rest),
 		cmocka_unit_test(test_first_original_wins),
 		cmocka_unit_test(test_forget),

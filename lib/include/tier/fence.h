@@ -17,13 +17,21 @@
  *    grant to /db is a grant to /db/worker too.
  *  - G(c) = (own(c) ∪ own(d) for every descendant d) ∩ P ∩ N: what c's
  *    cpuset.mems must hold (a parent always holds its children's nodes).
- *  - want(c) = base(c) ∪ G(c), where base(c) is c's current set without
- *    private nodes, within N and within the parent's want.  So the usual
- *    cgroup that has every node gets (N \ P) ∪ G(c), while an admin's
- *    narrower choice of non-private nodes is kept: the fence removes and adds
- *    private nodes only.  A cgroup whose set would be empty (it had only
- *    private nodes, or nothing: a fresh v1 cpuset) gets want(parent) \ P ∪
- *    G(c) instead; no cgroup is ever planned empty.
+ *  - H(c), the host's own cpuset.mems of c: the original recorded in the
+ *    state file when tierd changed it (tier_fence_tree_set_host), else the
+ *    current value.  Plans are computed from H, never from a value tierd
+ *    wrote itself: a node that stops being private is given back in the
+ *    next plan, because nothing remembers that tierd once removed it.
+ *  - want(c) = base(c) ∪ G(c), where base(c) is H(c) without private
+ *    nodes, within N and within the parent's want.  So the usual cgroup
+ *    that has every node gets (N \ P) ∪ G(c), while an admin's narrower
+ *    choice of non-private nodes is kept: the fence removes and adds private
+ *    nodes only.  A cgroup whose set would be empty (it had only private
+ *    nodes, or nothing: a fresh v1 cpuset) gets want(parent) \ P ∪ G(c)
+ *    instead; no cgroup is ever planned empty.
+ *  - Where H(c) itself yields want(c) (v2: its effective set under the
+ *    parent's want), the file is planned back to H(c) and the op says
+ *    give_back: the daemon writes the recorded original and forgets it.
  *  - The root cgroup cannot be fenced (the kernel keeps it at every node);
  *    its tasks are reported by the daemon.
  *
@@ -61,6 +69,8 @@ struct tier_fence_cgroup {
 	bool has_mems;           /* the cpuset.mems file exists (always true in v1) */
 	bool subtree_cpuset;     /* v2: own cgroup.subtree_control contains "cpuset" */
 	bool gone;               /* removed since it was listed: ignored by the planner */
+	struct bitmask *host;    /* H(c) when it differs from mems (recorded original); NULL: mems is H */
+	bool host_inherit;       /* v2: H(c) is "" (inherit), whatever mems says */
 };
 
 /*
@@ -72,6 +82,9 @@ struct tier_fence_tree {
 	int version;             /* 1 or 2 */
 	struct tier_fence_cgroup *cg;
 	size_t nr, alloc;
+	/* private: hash index path -> entry, so find is O(1) */
+	size_t *slots;
+	size_t nr_slots;
 };
 
 /* NULL on OOM. */
@@ -86,8 +99,16 @@ void tier_fence_tree_free(struct tier_fence_tree *t);
  */
 int tier_fence_tree_add(struct tier_fence_tree *t, int parent, const char *name, const char *mems,
 			bool has_mems, bool subtree_cpuset);
-/* Index of the cgroup with this path (linear search), or -1. */
+/* Free a tree in steps of at most max cgroups (a tree of 100,000 takes
+ * tens of ms to free): call with *cursor 0 until it returns true (then t
+ * is freed and must not be used). */
+bool tier_fence_tree_free_some(struct tier_fence_tree *t, size_t *cursor, size_t max);
+/* Index of the cgroup with this path that is not gone (hash lookup), or -1. */
 int tier_fence_tree_find(const struct tier_fence_tree *t, const char *path);
+/* Set H(c) of cgroup idx from the original the state file recorded for its
+ * cpuset.mems ("" = empty: v1 unset, v2 inherit).  Returns 0 or -EINVAL (a
+ * bad list: H stays the current value). */
+int tier_fence_tree_set_host(struct tier_fence_tree *t, size_t idx, const char *original);
 
 /* ---- inputs ------------------------------------------------------------ */
 
@@ -133,6 +154,7 @@ struct tier_fence_op {
 	size_t cg;
 	struct bitmask *mems;          /* WRITE_MEMS: the value; NULL otherwise */
 	bool interim;                  /* v1: the widening step of a two-step change */
+	bool give_back;                /* mems is H(c): write the recorded original, then forget it */
 };
 
 struct tier_fence_plan {
@@ -158,6 +180,29 @@ struct tier_fence_plan {
 int tier_fence_plan(const struct tier_fence_tree *t, const struct tier_fence_input *in,
 		    struct tier_fence_plan **out);
 void tier_fence_plan_free(struct tier_fence_plan *p);
+/* The same in steps of at most max cgroups (see tier_fence_tree_free_some). */
+bool tier_fence_plan_free_some(struct tier_fence_plan *p, size_t *cursor, size_t max);
+
+/*
+ * The same plan in bounded steps, for a tree of any size: begin, then step
+ * until it returns 0 (each call handles at most max_units cgroups of one of
+ * the planner's passes; 1: call again), then finish takes the plan (as
+ * tier_fence_plan would return it).  t and in (and everything they point
+ * to) must not change between begin and finish.  step returns -ENOMEM on
+ * allocation failure; free the planner (also to cancel) with
+ * tier_fence_planner_free.
+ */
+struct tier_fence_planner;
+int tier_fence_plan_begin(const struct tier_fence_tree *t, const struct tier_fence_input *in,
+			  struct tier_fence_planner **out);
+int tier_fence_plan_step(struct tier_fence_planner *pl, size_t max_units);
+struct tier_fence_plan *tier_fence_plan_finish(struct tier_fence_planner *pl);
+void tier_fence_planner_free(struct tier_fence_planner *pl);
+
+/* Take the plan's ops (the daemon applies them over several slices while
+ * extensions may replace p->ops): ops and nr get them, p has none left. */
+void tier_fence_plan_take_ops(struct tier_fence_plan *p, struct tier_fence_op **ops, size_t *nr);
+void tier_fence_ops_free(struct tier_fence_op *ops, size_t nr);
 
 /*
  * Extend a plan to the cgroups appended to t since it was made (new
@@ -202,12 +247,19 @@ struct tier_fence_conflict {
 void tier_fence_demotion_check(const struct tier_snapshot *s, const struct bitmask *private_nodes,
 			       struct tier_fence_conflict *out);
 
-/* ---- intruders --------------------------------------------------------- */
+/* ---- eviction ---------------------------------------------------------- */
 
 /*
- * Add the bytes of every mapping in a /proc/PID/numa_maps text to
- * bytes_by_node[node] for node < nr_nodes ("N<node>=<pages>" times that
- * line's kernelpagesize_kB, 4 KiB when absent).  Malformed tokens are
- * skipped.  Returns the number of lines seen.
+ * Where pages of a non-granted task found on private nodes may be evicted
+ * to: its cpuset's nodes (mems_allowed, /proc/PID/status Mems_allowed_list)
+ * with memory, minus every private node it is not granted.  With
+ * CAP_SYS_NICE migrate_pages(2) checks the target against the CALLER's
+ * cpuset, not the task's, so this is the only place the task's own limits
+ * are kept.  Returns false (out empty) when nothing is left: then the pages
+ * stay where they are (evicting into a node the task may not use, or into
+ * another private node, is worse than leaving them).  mems_allowed empty
+ * (unknown) gives false too.
  */
-size_t tier_fence_numa_maps_bytes(const char *text, uint64_t *bytes_by_node, size_t nr_nodes);
+bool tier_fence_evict_target(const struct bitmask *mems_allowed, const struct bitmask *with_memory,
+			     const struct bitmask *private_nodes, const struct bitmask *granted,
+			     struct bitmask *out);

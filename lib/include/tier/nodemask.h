@@ -33,8 +33,23 @@ int tier_bitmask_parse_list(const char *s, struct bitmask *bm);
 
 /* Format bm as a kernel list into buf ("0-3,8"; "" when empty).  Returns the
  * length that was needed (like snprintf); buf is always terminated when
- * size > 0. */
+ * size > 0.  A result >= size means buf holds a CUT list, which names other
+ * nodes than bm: never write or record it.  Callers that write a list to
+ * the host or to the state file use tier_bitmask_format_alloc() or
+ * tier_bitmask_format_checked() instead. */
 size_t tier_bitmask_format(const struct bitmask *bm, char *buf, size_t size);
+
+/* Room for any list of a TIER_MAX_NODES mask with its NUL: every id has at
+ * most 4 digits and one separator (',' or '-'; a range prints two ids). */
+#define TIER_NODELIST_MAX (5u * TIER_MAX_NODES + 1u)
+
+/* bm as a kernel list in a buffer sized for it (malloc'd, free() it); NULL
+ * only when out of memory.  Works for masks of any size. */
+char *tier_bitmask_format_alloc(const struct bitmask *bm);
+
+/* Format into buf only if the whole list fits: returns 0, or -ENOBUFS with
+ * buf set to "" (an error, never a shorter list). */
+int tier_bitmask_format_checked(const struct bitmask *bm, char *buf, size_t size);
 
 /* Number of set bits; first set bit >= from, or -1. */
 unsigned tier_bitmask_weight(const struct bitmask *bm);

@@ -68,8 +68,53 @@ uint64_t tier_numa_maps_vma_node_pages(const struct tier_numa_maps_vma *v, int n
 
 /* Only the per-node sums of proc/PID/numa_maps, into pages[0..max_nodes)
  * (zeroed first; counts of nodes >= max_nodes are dropped).  This is the
- * victim scan: it does not keep the VMAs. */
+ * victim scan: it does not keep the VMAs.  On error pages[] is zero. */
 int tier_numa_maps_sum(const char *text, uint64_t page_size, uint64_t *pages, unsigned max_nodes);
+
+/*
+ * The one numa_maps line parser, behind every function here and the fence
+ * audit: line [s, end) (without its '\n') into v, with the same rules and
+ * errors as tier_numa_maps_parse.  v->nodes points into lb, valid until the
+ * next call with lb; lb starts zeroed, grows to the widest line and is
+ * freed with tier_numa_maps_linebuf_free.  Linear in the line's length.
+ */
+struct tier_numa_maps_linebuf {
+	struct tier_numa_maps_node *nodes;
+	unsigned cap;
+};
+int tier_numa_maps_line(const char *s, const char *end, uint64_t page_size, struct tier_numa_maps_vma *v,
+			struct tier_numa_maps_linebuf *lb);
+void tier_numa_maps_linebuf_free(struct tier_numa_maps_linebuf *lb);
+
+/*
+ * numa_maps in chunks, for a reader that reads a big file across several
+ * slices of work (keeping the fd open: each read(2) of a seq_file walks only
+ * the VMAs of that chunk, under the target's mmap lock for that chunk only).
+ * Per-node sums in base pages go to pages[0..max_nodes) (zeroed by init).
+ * A line split between chunks is carried over; a line longer than
+ * TIER_NUMA_MAPS_LINE_MAX is an error (-E2BIG: no real line is: a path is
+ * at most 4 KiB and the N<node>= tokens of 1,024 nodes about 16 KiB).
+ * feed returns the number of lines completed by this chunk or a negative
+ * errno (sticky: every later call returns it); end parses a last line
+ * without '\n'.
+ */
+#define TIER_NUMA_MAPS_LINE_MAX (64u << 10)
+struct tier_numa_maps_stream {
+	uint64_t page_size;
+	uint64_t *pages;
+	unsigned max_nodes;
+	uint64_t lines, bytes;    /* totals so far */
+	int error;
+	/* private */
+	char *carry;
+	size_t carry_len, carry_cap;
+	struct tier_numa_maps_linebuf lb;
+};
+void tier_numa_maps_stream_init(struct tier_numa_maps_stream *st, uint64_t page_size, uint64_t *pages,
+				unsigned max_nodes);
+ssize_t tier_numa_maps_stream_feed(struct tier_numa_maps_stream *st, const char *buf, size_t len);
+int tier_numa_maps_stream_end(struct tier_numa_maps_stream *st);
+void tier_numa_maps_stream_free(struct tier_numa_maps_stream *st);
 
 /* ---- /proc/PID/maps -----------------------------------------------------
  *

@@ -18,12 +18,17 @@
  *                      settings (never guess the host's values).
  *                   -> ok: restore(leftover, ops, ctx, live); the entries that
  *                      failed stay in `live` with the host's original value,
- *                      so they are retried at stop; save_at(live) or
- *                      remove_at when live is empty.
- *   change: if record() returned 1 (new entry) save_at(live) BEFORE writing.
- *   back to original during the run: write it, then forget() and save_at.
- *   stop:   restore(live, ops, ctx, left); remove_at when `left` is empty,
- *           else save_at(left) and log what could not be restored.
+ *                      so they are retried at stop; commit_at(live).
+ *   change: record() every value a batch of writes is about to overwrite,
+ *           commit_at() once, then write the batch; tier_state_saved() says
+ *           whether a key's record is in the file already (a writer checks
+ *           it right before each write: never write what is not saved).
+ *   back to original during the run: write it, then forget() (O(1)); the
+ *           file may keep the entry until the next commit (restoring a value
+ *           that is already there is harmless).
+ *   gone:   prune() entries whose target no longer exists (a cgroup removed).
+ *   stop:   restore(live, ops, ctx, left); commit_at(left) (removes the file
+ *           when `left` is empty) and log what could not be restored.
  *
  * Everything here is pure (no I/O, no clock, no logging) except the three
  * *_at functions, which only touch the named file (and a temp file next to
@@ -62,26 +67,54 @@ enum tier_state_kind {
 
 struct tier_state_entry {
 	enum tier_state_kind kind;
-	char *key;
+	char *key;                /* NULL: a hole left by forget (skip it) */
 	char *original;           /* exact previous content, trailing newlines stripped */
 	uint64_t recorded_usec;   /* CLOCK_REALTIME of the first record, for the admin */
+	/* private */
+	uint64_t seq;             /* order of recording (1, 2, ...); saved when <= saved_seq */
+	size_t hash;
+	char *json;               /* the entry as the file holds it (json-c made), so a save
+				   * of 10,000 entries is a copy, not 10,000 renderings */
+	size_t json_len;
+};
+
+/* Work done by the index, for tests that prove it linear (counts, not
+ * seconds) and for status. */
+struct tier_state_stats {
+	uint64_t probes;          /* hash slots looked at by record, forget, prune */
+	uint64_t rebuilds;        /* index (re)builds: growth and compaction */
+	uint64_t rehashed;        /* entries re-inserted by those rebuilds */
+	uint64_t compactions;     /* holes squeezed out of entries[] */
+	uint64_t moved;           /* entries moved by those compactions */
 };
 
 /*
- * Entries in order of first recording.  An entry is identified by
- * (kind, key).  Read the fields freely; change them only through the
- * functions below.
+ * Entries in order of first recording: entries[0, len), where a forgotten
+ * entry leaves a hole (key NULL) until the holes outnumber the live entries
+ * and are squeezed out (so forget is O(1) amortized and keeps the order).
+ * nr counts the live entries.  Iterate with tier_state_next().  An entry is
+ * identified by (kind, key).  Read the fields freely; change them only
+ * through the functions below.
  */
 struct tier_state {
 	struct tier_state_entry *entries;
-	size_t nr;
+	size_t len;               /* used slots of entries[], holes included */
+	size_t nr;                /* live entries */
 	size_t alloc;
 	long pid;                 /* pid that saved the file (set by load_at); 0 for a new state */
-	/* private: hash index over (kind, key), so recording 10,000 cgroups
-	 * is not quadratic.  slots[i] is an entry index + 1, 0 when empty. */
+	uint64_t last_seq, saved_seq;
+	bool dirty;               /* changed since the last commit (records or forgets) */
+	uint64_t commits;         /* successful commit_at calls */
+	struct tier_state_stats stats;
+	/* private: open-addressing hash index over (kind, key); slots[i] is
+	 * an entry index + 1, 0 when empty. */
 	size_t *slots;
 	size_t nr_slots;
 };
+
+/* The next live entry at or after *cursor (start with 0), advancing it;
+ * NULL at the end.  Recording order. */
+const struct tier_state_entry *tier_state_next(const struct tier_state *st, size_t *cursor);
 
 /* "knob", "cpuset_mems", "subtree_control", "unit_property" (the names used in
  * the file); NULL for an invalid kind.  parse returns 0 or -EINVAL. */
@@ -119,8 +152,22 @@ int tier_state_record(struct tier_state *st, enum tier_state_kind kind, const ch
 		      const char *original, uint64_t now_usec);
 
 /* Remove (kind, key) once its original has been written back.  Keeps the
- * order of the other entries.  Returns 0, or -ENOENT if it was not recorded. */
+ * order of the other entries; O(1) amortized (no re-index per call).
+ * Returns 0, or -ENOENT if it was not recorded. */
 int tier_state_forget(struct tier_state *st, enum tier_state_kind kind, const char *key);
+
+/* Whether (kind, key) is recorded AND that record is in the file (the last
+ * successful commit_at came after it). */
+bool tier_state_saved(const struct tier_state *st, enum tier_state_kind kind, const char *key);
+
+/* Forget every entry for which gone(ctx, entry) returns true (the daemon's
+ * callback knows whether the target still exists).  Returns how many. */
+size_t tier_state_prune(struct tier_state *st, bool (*gone)(void *ctx, const struct tier_state_entry *e), void *ctx);
+/* The same in steps: looks at most max entries from *cursor (start with 0)
+ * and returns true when the whole state has been looked at; *pruned (if not
+ * NULL) grows by the entries forgotten. */
+bool tier_state_prune_some(struct tier_state *st, bool (*gone)(void *ctx, const struct tier_state_entry *e),
+			   void *ctx, size_t *cursor, size_t max, size_t *pruned);
 
 /* The entry for (kind, key) or NULL.  Valid until the next change to st. */
 const struct tier_state_entry *tier_state_find(const struct tier_state *st,
@@ -136,7 +183,7 @@ const struct tier_state_entry *tier_state_find(const struct tier_state *st,
 int tier_state_save_at(int dirfd, const char *name, const struct tier_state *st);
 
 /*
- * Read dirfd/name strictly: {"version":1,"pid":N,"entries":[{"kind":…,
+ * Read dirfd/name strictly (every entry loaded counts as saved): {"version":1,"pid":N,"entries":[{"kind":…,
  * "key":…,"original":…,"recorded_usec":…},…]}.  Unknown versions, unknown or
  * missing members, wrong types, invalid keys, duplicate (kind, key), trailing
  * data and truncated JSON are errors.  Returns 0 and a new state in *out, or a
@@ -145,6 +192,12 @@ int tier_state_save_at(int dirfd, const char *name, const struct tier_state *st)
  * the read; then err (if not NULL) holds a message naming the file.
  */
 int tier_state_load_at(int dirfd, const char *name, struct tier_state **out, char *err, size_t errlen);
+
+/* Make the file say what st says: save_at, or remove_at when st is empty;
+ * on success every record so far counts as saved (tier_state_saved) and
+ * st->commits grows.  Returns 0 or a negative errno (then nothing counts
+ * as saved that did not before). */
+int tier_state_commit_at(int dirfd, const char *name, struct tier_state *st);
 
 /* Remove dirfd/name and fsync the directory.  Returns 0 (also when the file
  * was already absent) or a negative errno. */
