@@ -6,8 +6,11 @@
  *       move_pages grouped by target, the code the daemon runs),
  *   (b) migratepages(8) from numactl (the kernel's migrate_pages(2)),
  *   (c) move_pages(2) with one page per call,
- * and print pages/s for each and the ratios.  Between runs the pages are put
- * back on FROM (not timed).  The child's memory is checksummed before and
+ * and print pages/s for each and the ratios: per run, then the medians over
+ * --runs (the median rate of each mover, and the median of the per-run
+ * ratios).  Between movers the pages are put back on FROM (not timed).
+ * --thp backs the set with transparent huge pages (MADV_HUGEPAGE; the
+ * AnonHugePages actually obtained is printed).  The child's memory is checksummed before and
  * after: a move must never change content.
  *
  * With FROM == TO (a one-node host) nothing migrates: the kernel answers
@@ -154,6 +157,39 @@ static void child_stop(struct child *ch)
 }
 
 /* ---- helpers ---- */
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return (x > y) - (x < y);
+}
+
+/* Median of n values (sorted in place). */
+static double median(double *v, unsigned n)
+{
+	if (n == 0)
+		return 0;
+	qsort(v, n, sizeof(*v), cmp_double);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+/* AnonHugePages of the child (smaps_rollup): how much of the set really
+ * is THP (the kernel falls back to 4 KiB pages when it finds no free 2 MiB
+ * block on the node). */
+static uint64_t child_thp_kb(const struct child *ch)
+{
+	char path[64], line[256];
+	uint64_t kb = 0;
+	snprintf(path, sizeof(path), "/proc/%d/smaps_rollup", (int)ch->pid);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "AnonHugePages: %" SCNu64, &kb) == 1)
+			break;
+	fclose(f);
+	return kb;
+}
 
 static double now_sec(void)
 {
@@ -446,8 +482,15 @@ int main(int argc, char **argv)
 		return fails ? 1 : 0;
 	}
 
-	double best[3] = { 0, 0, 0 };
+	/* Per run: pages/s of each mover.  TCG (and a busy host) makes single
+	 * runs noisy, so the figures are medians over the runs: the median
+	 * rate of each mover, and the median of the per-run ratios (paired:
+	 * the three movers of one run see the same machine state). */
+	double *pps = calloc((size_t)runs * 3, sizeof(*pps));
+	double *ratio_mp = calloc(runs, sizeof(*ratio_mp)), *ratio_one = calloc(runs, sizeof(*ratio_one));
 	uint64_t moved[3] = { 0, 0, 0 };
+	if (!pps || !ratio_mp || !ratio_one)
+		return 1;
 	for (unsigned k = 0; k < runs; k++) {
 		struct run a, b, c;
 		struct tierd_mover m;
@@ -466,24 +509,33 @@ int main(int argc, char **argv)
 		run_one_by_one(&ch, to, &c);
 		printf("run %u (c) move_pages 1/call: %.3f s, %" PRIu64 " pages on target\n", k, c.sec, c.pages);
 		struct run *rr[3] = { &a, &b, &c };
-		for (int x = 0; x < 3; x++)
-			if (best[x] == 0 || rr[x]->sec < best[x]) {
-				best[x] = rr[x]->sec;
-				moved[x] = rr[x]->pages;
-			}
+		for (int x = 0; x < 3; x++) {
+			pps[x * runs + k] = rr[x]->sec > 0 ? (double)npages / rr[x]->sec : 0;
+			moved[x] = rr[x]->pages;
+		}
+		ratio_mp[k] = pps[runs + k] > 0 ? pps[k] / pps[runs + k] : 0;
+		ratio_one[k] = pps[2 * runs + k] > 0 ? pps[k] / pps[2 * runs + k] : 0;
+		printf("run %u ratios: tierd/migratepages=%.2f tierd/onepage=%.2f\n", k, ratio_mp[k], ratio_one[k]);
 	}
 	uint64_t sum_after = child_sum(&ch);
+	uint64_t thp_kb = child_thp_kb(&ch);
 	child_stop(&ch);
-	double pps[3];
+	double med[3];
 	for (int x = 0; x < 3; x++)
-		pps[x] = best[x] > 0 ? (double)npages / best[x] : 0;
-	printf("tierd_pages_per_sec=%.0f\nmigratepages_pages_per_sec=%.0f\nonepage_pages_per_sec=%.0f\n", pps[0],
-	       pps[1], pps[2]);
-	printf("tierd_vs_migratepages=%.2f\ntierd_vs_onepage=%.2f\n", pps[1] > 0 ? pps[0] / pps[1] : 0,
-	       pps[2] > 0 ? pps[0] / pps[2] : 0);
+		med[x] = median(pps + x * runs, runs);
+	printf("runs=%u thp=%s anon_huge_kb=%" PRIu64 "\n", runs, thp ? "yes" : "no", thp_kb);
+	printf("tierd_pages_per_sec=%.0f\nmigratepages_pages_per_sec=%.0f\nonepage_pages_per_sec=%.0f\n", med[0],
+	       med[1], med[2]);
+	printf("tierd_vs_migratepages=%.2f\ntierd_vs_onepage=%.2f\n", med[1] > 0 ? med[0] / med[1] : 0,
+	       med[2] > 0 ? med[0] / med[2] : 0);
+	printf("tierd_vs_migratepages_paired_median=%.2f\ntierd_vs_onepage_paired_median=%.2f\n", median(ratio_mp, runs),
+	       median(ratio_one, runs));
 	printf("pages_on_target=%" PRIu64 ",%" PRIu64 ",%" PRIu64 "\n", moved[0], moved[1], moved[2]);
 	printf("checksum=%s\n", sum_after == ch.sum_before ? "ok" : "CHANGED");
 	if (from == to)
 		printf("note=same node: nothing migrated; figures are call overhead only\n");
+	free(pps);
+	free(ratio_mp);
+	free(ratio_one);
 	return sum_after == ch.sum_before ? 0 : 1;
 }

@@ -15,7 +15,8 @@
 #    60% of the target's free memory if that is less: the VM's nodes are 1 GiB and
 #    3tier's node 2 512 MiB, so the 1 GiB set does not fit; --env
 #    RELIEF_BENCH_RUNS, default 1: a run costs ~1 min under TCG, mostly the
-#    one-page-per-call baseline).
+#    one-page-per-call baseline; RELIEF_BENCH_MODES, default "4k thp": 4 KiB
+#    pages and transparent huge pages, separately).
 # Figures are printed as key=value lines; exit 1 on a failed check.  With --share DIR,
 # the held process's /proc/PID/{numa_maps,maps,status,cgroup} are also copied to
 # DIR/procmaps-vm-<kernel>/ (how tests/fixtures/procmaps/vm-6.12 was captured).
@@ -157,9 +158,13 @@ if [ -z "$BENCH_SIZE" ]; then
   [ $BENCH_SIZE -gt 512 ] && BENCH_SIZE=512
   BENCH_SIZE=${BENCH_SIZE}M
 fi
-echo "relief-vm: bench node1 -> node$target size=$BENCH_SIZE runs=$BENCH_RUNS"
-"$BENCH" --size "$BENCH_SIZE" --runs "$BENCH_RUNS" 1 $target > /tmp/bench.out 2>&1 || fail "relief-bench exited $?"
-sed 's/^/bench: /' /tmp/bench.out
+# 4 KiB pages and THP separately (RELIEF_BENCH_MODES, default "4k thp")
+for mode in ${RELIEF_BENCH_MODES:-4k thp}; do
+  flag=; [ "$mode" = thp ] && flag=--thp
+  echo "relief-vm: bench node1 -> node$target size=$BENCH_SIZE runs=$BENCH_RUNS mode=$mode"
+  "$BENCH" $flag --size "$BENCH_SIZE" --runs "$BENCH_RUNS" 1 $target > /tmp/bench.out 2>&1 || fail "relief-bench ($mode) exited $?"
+  sed "s/^/bench-$mode: /" /tmp/bench.out
+done
 
 [ $fails = 0 ] && echo "relief-vm: all checks passed" || echo "relief-vm: $fails check(s) failed"
 [ $fails = 0 ]
