@@ -37,6 +37,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -67,7 +68,18 @@ static long sys_move_pages(pid_t pid, unsigned long count, void **pages, const i
 	long r = numa_move_pages(pid, count, pages, nodes, status, flags);
 	return r < 0 ? -errno : r;
 }
-static const struct tierd_ops bench_ops = { .move_pages = sys_move_pages };
+static int sys_pidfd_open(pid_t pid)
+{
+	long fd = syscall(SYS_pidfd_open, pid, 0);
+	return fd < 0 ? -errno : (int)fd;
+}
+static int sys_pidfd_alive(int pidfd)
+{
+	return syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0) < 0 ? -errno : 0;
+}
+static const struct tierd_ops bench_ops = {
+	.move_pages = sys_move_pages, .pidfd_open = sys_pidfd_open, .pidfd_alive = sys_pidfd_alive,
+};
 
 /* ---- the child: known pages, checksum on request ---- */
 
@@ -104,6 +116,12 @@ static void child_main(int cmd, int ans, size_t size, int from, bool thp)
 	uint64_t msg[2] = { (uint64_t)(uintptr_t)p, checksum(p, size / 8) };
 	if (write(ans, msg, sizeof(msg)) != sizeof(msg))
 		_exit(4);
+	if (getenv("RELIEF_BENCH_MLOCK_KB")) {
+		/* test mode: lock the first KiB of the set (VM_LOCKED: never moved) */
+		size_t kb = (size_t)atol(getenv("RELIEF_BENCH_MLOCK_KB"));
+		if (mlock(p, kb << 10) < 0)
+			_exit(5);
+	}
 	char c;
 	while (read(cmd, &c, 1) == 1) {
 		if (c == 'c') {
@@ -277,12 +295,25 @@ struct run {
 	uint64_t pages;   /* reported moved / on target */
 };
 
+/* Flags for how tierd's mover runs (--no-scan, --no-pfn: as on a kernel
+ * without PAGEMAP_SCAN, as without CAP_SYS_ADMIN). */
+static bool opt_no_scan, opt_no_pfn;
+static struct tier_pfn_map bench_pfn_map;
+static int bench_kpf_fd = -1;
+static uint64_t slices_last;
+
+/* tierd's mover as the daemon's relief job runs it: the process opened with
+ * its identity, its VM_LOCKED ranges read, then one pass per heat (cold,
+ * warm, hot) over it, each in slices of TIERD_SLICE_USEC and at most 16
+ * move_pages calls (the job's caps), until the pass reaches the end.  The
+ * pages here are not marked (no clear_refs): they all have one heat, so two
+ * of the passes locate every page and move none, as they would in tierd. */
 static int run_tierd(const struct child *ch, int from, int to, unsigned batch, struct run *out,
 		     struct tierd_mover *m, struct tierd_mover_result *res)
 {
 	int rootfd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	struct bitmask *avoid = tier_nodemask_alloc();
-	uint64_t cursor = 0;
+	struct tierd_mover_proc p;
 	memset(m, 0, sizeof(*m));
 	m->ops = &bench_ops;
 	m->rootfd = rootfd;
@@ -294,15 +325,55 @@ static int run_tierd(const struct child *ch, int from, int to, unsigned batch, s
 	m->enomem = enomem_cb;
 	m->range_start = ch->base;
 	m->range_end = ch->base + ch->size;
+	m->no_pagemap_scan = opt_no_scan;
+	m->no_pfn = opt_no_pfn;
+	m->kpageflags_fd = bench_kpf_fd;
+	m->pfn_map = bench_pfn_map.nr_runs ? &bench_pfn_map : NULL;
 	fixed_target = to;
 	enomem_seen = false;
+	memset(res, 0, sizeof(*res));
+	slices_last = 0;
 	double t0 = now_sec();
-	int r = tierd_mover_run(m, ch->pid, from, UINT64_MAX / 2, &cursor, avoid, res);
+	int r = tierd_mover_proc_open(m, &p, ch->pid);
+	while (r == 0 && (r = tierd_mover_proc_read_locked(m, &p, NULL)) == 1)
+		;
+	for (int h = 0; r == 0 && h < TIER_HEAT_NR; h++) {
+		struct tierd_mover_result pr;
+		do {
+			struct tierd_budget b;
+			tierd_budget_init(&b, 16);
+			r = tierd_mover_pass(m, &p, from, (enum tier_page_heat)h, UINT64_MAX / 2, &b, avoid, &pr);
+			slices_last++;
+			res->found_pages += pr.found_pages;
+			res->attempted_pages += pr.attempted_pages;
+			res->moved_pages += pr.moved_pages;
+		} while (r == 1);
+		if (r == 0)
+			r = tierd_mover_proc_rewind(&p);
+	}
 	out->sec = now_sec() - t0;
 	out->pages = res->moved_pages;
+	tierd_mover_proc_close(&p);
 	tier_bitmask_free(avoid);
 	close(rootfd);
 	return r;
+}
+
+static const char *locator_of(const struct tierd_mover_stats *s)
+{
+	int best = 0;
+	for (int i = 1; i < TIERD_LOC_NR; i++)
+		if (s->locator_pages[i] > s->locator_pages[best])
+			best = i;
+	return tierd_locator_name((enum tierd_locator)best);
+}
+
+static uint64_t fails_of(const struct tierd_mover *m)
+{
+	uint64_t n = 0;
+	for (int f = 0; f < TIERD_RF_NR; f++)
+		n += m->stats.fail[f];
+	return n;
 }
 
 /* migratepages(8) is a thin wrapper around migrate_pages(2); when the
@@ -413,13 +484,17 @@ int main(int argc, char **argv)
 			holdmode = true;
 		else if (!strcmp(argv[i], "--thp"))
 			thp = true;
+		else if (!strcmp(argv[i], "--no-scan"))
+			opt_no_scan = true;
+		else if (!strcmp(argv[i], "--no-pfn"))
+			opt_no_pfn = true;
 		else {
-			fprintf(stderr, "usage: relief-bench [--size BYTES] [--batch PAGES] [--runs N] [--check] [--thp] FROM TO\n");
+			fprintf(stderr, "usage: relief-bench [--size BYTES] [--batch PAGES] [--runs N] [--check] [--thp] [--no-scan] [--no-pfn] FROM TO\n");
 			return 2;
 		}
 	}
 	if (argc - i != 2) {
-		fprintf(stderr, "usage: relief-bench [--size BYTES] [--batch PAGES] [--runs N] [--check] [--thp] FROM TO\n");
+		fprintf(stderr, "usage: relief-bench [--size BYTES] [--batch PAGES] [--runs N] [--check] [--thp] [--no-scan] [--no-pfn] FROM TO\n");
 		return 2;
 	}
 	int from = atoi(argv[i]), to = atoi(argv[i + 1]);
@@ -432,6 +507,14 @@ int main(int argc, char **argv)
 		return 77;
 	}
 	size &= ~4095ull;
+	{
+		char err[256];
+		int rootfd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (tier_pfn_map_read(rootfd, 4096, &bench_pfn_map, err, sizeof(err)) < 0)
+			printf("note: no PFN -> node map (%s): nodes by status query\n", err);
+		close(rootfd);
+		bench_kpf_fd = open("/proc/kpageflags", O_RDONLY | O_CLOEXEC);
+	}
 	if (holdmode)
 		return hold(size, from, thp);
 	const uint64_t npages = size / 4096;
@@ -454,13 +537,16 @@ int main(int argc, char **argv)
 		int r = run_tierd(&ch, from, to, batch, &a, &m, &res);
 		uint64_t sum_after = child_sum(&ch);
 		size_t on_to = count_on(&ch, to, &other);
-		uint64_t failures = 0;
-		for (int f = 0; f < TIERD_RF_NR; f++)
-			failures += m.fail[f];
+		uint64_t failures = fails_of(&m);
+		const struct tierd_mover_stats *S = &m.stats;
+		uint64_t units = S->moved_huge_units + (S->moved_pages - S->moved_huge_pages);
 		printf("check: r=%d found=%" PRIu64 " attempted=%" PRIu64 " moved=%" PRIu64 " move_calls=%" PRIu64
-		       " query_calls=%" PRIu64 " failures=%" PRIu64 " on_to=%zu checksum_%s\n",
-		       r, res.found_pages, res.attempted_pages, res.moved_pages, m.move_calls, m.query_calls, failures,
-		       on_to, sum_after == ch.sum_before ? "ok" : "CHANGED");
+		       " query_calls=%" PRIu64 " scan_calls=%" PRIu64 " pagemap_reads=%" PRIu64 " kpageflags_reads=%" PRIu64
+		       " huge_units=%" PRIu64 " huge_pages=%" PRIu64 " identity_checks=%" PRIu64 " locator=%s"
+		       " failures=%" PRIu64 " on_to=%zu checksum_%s\n",
+		       r, res.found_pages, res.attempted_pages, res.moved_pages, S->move_calls, S->query_calls,
+		       S->scan_calls, S->pagemap_reads, S->kpageflags_reads, S->moved_huge_units, S->moved_huge_pages,
+		       S->identity_checks, locator_of(S), failures, on_to, sum_after == ch.sum_before ? "ok" : "CHANGED");
 #define CHECK(cond)                                                   \
 	do {                                                          \
 		if (!(cond)) {                                        \
@@ -474,7 +560,16 @@ int main(int argc, char **argv)
 		CHECK(res.moved_pages == npages);
 		CHECK(on_to == npages);
 		CHECK(failures == 0);
-		CHECK(m.move_calls == (npages + batch - 1) / batch);
+		/* Full batches: every call but the last carries batch_pages
+		 * (a THP unit is never split: its calls may carry a unit more). */
+		CHECK(S->move_calls == (npages + batch - 1) / batch ||
+		      (thp && S->move_calls <= (npages + batch - 1) / batch + 1));
+		/* One identity check right before every move_pages call. */
+		CHECK(S->identity_checks == S->move_calls + S->query_calls);
+		/* The status query only when pagemap does not say the node. */
+		CHECK(opt_no_pfn || bench_kpf_fd < 0 || !bench_pfn_map.nr_runs ? S->query_calls > 0 : S->query_calls == 0);
+		CHECK(!thp || opt_no_pfn || !bench_pfn_map.nr_runs || S->moved_huge_units > 0);
+		(void)units;
 		CHECK(sum_after == ch.sum_before);
 		tierd_mover_free(&m);
 		child_stop(&ch);
@@ -498,8 +593,9 @@ int main(int argc, char **argv)
 		reset_to(&ch, from);
 		int r = run_tierd(&ch, from, to, batch, &a, &m, &res);
 		printf("run %u (a) tierd mover: %.3f s, %" PRIu64 " pages on target, %" PRIu64 " move calls, %" PRIu64
-		       " query calls, r=%d\n",
-		       k, a.sec, a.pages, m.move_calls, m.query_calls, r);
+		       " query calls, %" PRIu64 " huge units, %" PRIu64 " slices, locator %s, r=%d\n",
+		       k, a.sec, a.pages, m.stats.move_calls, m.stats.query_calls, m.stats.moved_huge_units, slices_last,
+		       locator_of(&m.stats), r);
 		tierd_mover_free(&m);
 		reset_to(&ch, from);
 		if (run_migratepages(&ch, from, to, &b) < 0)
