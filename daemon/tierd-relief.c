@@ -1045,7 +1045,12 @@ int tierd_mover_pass(struct tierd_mover *m, struct tierd_mover_proc *p, int src,
 		uint64_t resume = next;
 		for (size_t i = 0; i < m->nr_units; i++) {
 			const struct tierd_unit *u = &m->units[i];
-			if (heat != TIER_HEAT_NR && u->heat != heat)
+			/* Other heats wait for their pass; pages that are never
+			 * moved are counted in the pass that counts skips. */
+			bool skip = (u->flags & UNIT_SKIP) != 0;
+			if (skip && !m->count_skips)
+				continue;
+			if (!skip && heat != TIER_HEAT_NR && u->heat != heat)
 				continue;
 			/* (one unit always fits: a huge page larger than a
 			 * small budget must still make progress) */
@@ -1747,6 +1752,7 @@ static enum tierd_job_status move_slice(struct tierd *d, struct tierd_relief *R,
 		}
 		tierd_mover_proc_window(&v->proc, R->now_usec);
 		R->cur_granted = v->granted;
+		R->mover.count_skips = R->heat_idx == 0;
 		struct tierd_mover_result res;
 		int r = tierd_mover_pass(&R->mover, &v->proc, R->src, R->order[R->heat_idx],
 					 R->allowance_pages - R->used_pages, b, v->avoid, &res);

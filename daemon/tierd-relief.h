@@ -64,8 +64,9 @@ enum tierd_locator {
 };
 const char *tierd_locator_name(enum tierd_locator l);
 
-/* Counters of what the mover did.  Each located page is counted in the pass
- * of its own heat, so a page is counted once however many passes ran. */
+/* Counters of what the mover did.  A page found and moved is counted in the
+ * pass of its own heat, a page skipped in the pass that counts skips (the
+ * first of a run), so each is counted once however many passes ran. */
 struct tierd_mover_stats {
 	uint64_t move_calls, query_calls;          /* move_pages(2) with and without nodes */
 	uint64_t scan_calls, pagemap_reads, kpageflags_reads, maps_reads, smaps_reads;
@@ -126,6 +127,10 @@ struct tierd_mover {
 	bool dry_run;             /* locate and plan, move nothing */
 	bool no_pagemap_scan;     /* tests, bench: force the pagemap-read locator */
 	bool no_pfn;              /* tests, bench: behave as without CAP_SYS_ADMIN */
+	/* Count pages that are never moved (mlocked, unevictable...) whatever
+	 * their heat: set for the first pass of a run only, so each is counted
+	 * once (and even when a later pass never runs). */
+	bool count_skips;
 	/* Only pages in [range_start, range_end) (the benchmark's buffer);
 	 * 0, 0: the whole process. */
 	uint64_t range_start, range_end;

@@ -342,6 +342,7 @@ static int run_tierd(const struct child *ch, int from, int to, unsigned batch, s
 		do {
 			struct tierd_budget b;
 			tierd_budget_init(&b, 16);
+			m->count_skips = h == 0;
 			r = tierd_mover_pass(m, &p, from, (enum tier_page_heat)h, UINT64_MAX / 2, &b, avoid, &pr);
 			slices_last++;
 			res->found_pages += pr.found_pages;
