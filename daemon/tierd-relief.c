@@ -1236,6 +1236,7 @@ static void relief_moved(void *ctx, int src, int dst, uint64_t pages, bool dry)
 		R->planned_bytes_total += bytes;
 		return;
 	}
+	R->no_target = false;   /* until a call finds no room again */
 	tier_relief_note_moved(&R->st, src, dst, R->now_usec, R->d->config->relief_cooldown_usec);
 	if ((unsigned)src < TIER_RELIEF_MAX_NODES)
 		R->moved_off_bytes[src] += bytes;
@@ -1411,6 +1412,7 @@ static void run_finish(struct tierd_relief *R)
 static void relief_stop(struct tierd *d, struct tierd_relief *R)
 {
 	tierd_job_cancel(d, &R->job);
+	R->no_target = false;
 	if (R->phase == RP_MOVE || R->phase == RP_PREPARE)
 		run_finish(R);
 	victims_free(R);
@@ -1941,7 +1943,6 @@ void tierd_relief_tick(struct tierd *d, uint64_t now_usec, uint64_t *next_interv
 	}
 	R->allowance_pages = budget_pages;
 	R->used_pages = 0;
-	R->no_target = false;
 
 	uint64_t rescan = dry ? RELIEF_RESCAN_DRY_USEC : RELIEF_RESCAN_USEC;
 	if (R->phase == RP_IDLE || (R->phase == RP_DONE && now_usec - R->scanned_usec >= rescan))
@@ -1957,7 +1958,7 @@ void tierd_relief_tick(struct tierd *d, uint64_t now_usec, uint64_t *next_interv
 	uint64_t want = UINT64_MAX;
 	bool will_move = R->phase == RP_SCAN || R->phase == RP_PREPARE ||
 			 (R->phase == RP_MOVE && now_usec >= R->wait_until_usec);
-	if (!dry && budget_pages > 0 && will_move) {
+	if (!dry && budget_pages > 0 && will_move && !R->no_target) {
 		/* The job is about to spend this allowance. */
 		struct tier_token_bucket after = R->bucket;
 		tier_bucket_take(&after, budget_pages * R->mover.page_size);
