@@ -257,9 +257,13 @@ int tierd_mover_proc_open(struct tierd_mover *m, struct tierd_mover_proc *p, pid
 		goto fail;
 	/* The directory and the reads above were of the process the pidfd
 	 * names only if it still lives now. */
-	if (p->pidfd >= 0 && m->ops->pidfd_alive(p->pidfd) < 0) {
-		r = -ESRCH;
-		goto fail;
+	if (p->pidfd >= 0 && (r = m->ops->pidfd_alive(p->pidfd)) < 0) {
+		if (r == -ESRCH)
+			goto fail;
+		/* pidfd_send_signal refused: identity by start time only */
+		close(p->pidfd);
+		p->pidfd = -1;
+		r = 0;
 	}
 	p->locked_done = p->locked_bytes == 0;
 	return 0;
@@ -271,12 +275,14 @@ fail:
 int tierd_mover_proc_check(struct tierd_mover *m, struct tierd_mover_proc *p)
 {
 	m->stats.identity_checks++;
-	if (p->pidfd >= 0) {
-		if (m->ops->pidfd_alive(p->pidfd) == 0)
-			return 0;
-	} else {
-		/* No pidfds: the start time read through the directory (which
-		 * answers ESRCH once the process is gone) must be unchanged. */
+	int r = p->pidfd >= 0 ? m->ops->pidfd_alive(p->pidfd) : -ENOSYS;
+	if (r == 0)
+		return 0;
+	if (r != -ESRCH) {
+		/* No pidfds, or pidfd_send_signal refused (a seccomp filter
+		 * without it answers EPERM): the start time, read through the
+		 * directory (which answers ESRCH once the process is gone),
+		 * must be unchanged. */
 		struct tier_proc_stat ps;
 		if (p->dirfd >= 0 && tier_proc_read_stat_at(p->dirfd, &ps) == 0 && ps.start_time == p->start_time)
 			return 0;

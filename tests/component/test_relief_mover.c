@@ -907,6 +907,45 @@ static void pid_reuse(void **state)
 	assert_int_equal(status_get(e, "failures.process_exited"), 1);
 }
 
+/* A seccomp filter that refuses pidfd_send_signal (EPERM): the identity
+ * falls back to the start time, which the new process does not share. */
+static int eperm_pidfd_alive(int fd)
+{
+	(void)fd;
+	return -EPERM;
+}
+static const struct tierd_ops fake_ops_eperm = {
+	.move_pages = fake_move_pages,
+	.pidfd_open = fake_pidfd_open,
+	.pidfd_alive = eperm_pidfd_alive,
+};
+
+static void pid_reuse_pidfd_refused(void **state)
+{
+	struct env *e = *state;
+	e->d.ops = &fake_ops_eperm;
+	e->d.config->relief_tick_budget_bytes = 100 * PAGE;
+	int pi = add_proc(e, 4242, 1000, 1000, "victim", "/", false);
+	tick(e, 10 * SEC);
+	assert_int_equal(pages_on(pi, 1), 900);    /* it works without pidfd checks */
+	unsigned before = K.nr_calls;
+	K.dead[pi] = true;
+	int np = add_proc(e, 4242, 1000, 1000, "other", "/", false);
+	K.pid[pi] = -1;
+	char text[256];
+	for (size_t i = 0; i < K.n[np]; i++)
+		K.p[np][i].addr = base_of(pi) + i * PAGE;
+	snprintf(text, sizeof(text), "%llx-%llx rw-p 00000000 00:00 0 \n", (unsigned long long)base_of(pi),
+		 (unsigned long long)(base_of(pi) + 1000 * PAGE));
+	tu_write_file(e->root, "proc/4242/maps", text);
+	tu_write_file(e->root, "proc/4242/pagemap", "");
+	sync_proc(np);
+	tick(e, 11 * SEC);
+	for (unsigned c = before; c < K.nr_calls; c++)
+		assert_int_not_equal(K.calls[c].pid, 4242);
+	assert_int_equal(status_get(e, "total.identity_lost"), 1);
+}
+
 /* ---- sparse VMAs without PAGEMAP_SCAN, cheap signals ---- */
 
 static void sparse_vma_skipped(void **state)
@@ -952,7 +991,7 @@ int main(void)
 		T(dry_run),               T(victims_skipped), T(stops_when_recovered),
 		T(only_what_is_needed),   T(hot_first_to_faster), T(cold_first_to_slower_soft_dirty),
 		T(address_order),         T(mlocked_never_moved), T(thp_as_one_unit), T(mixed_block_asks),
-		T(private_node_never_target), T(pid_reuse), T(sparse_vma_skipped), T(memcg_nothing_there),
+		T(private_node_never_target), T(pid_reuse), T(pid_reuse_pidfd_refused), T(sparse_vma_skipped), T(memcg_nothing_there),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
