@@ -1638,8 +1638,10 @@ static enum tier_relief_skip victim_recheck(struct tierd *d, struct tierd_relief
 
 static bool marking_wanted(const struct tierd *d, const struct tierd_relief *R, const struct relief_victim *v)
 {
+	/* Not in dry-run (nothing is written to the host) nor with --once
+	 * (one tick ends before the access window would). */
 	return d->ops->clear_soft_dirty && d->config->relief_order == TIER_RELIEF_ORDER_ACCESS && R->soft_dirty != 0 &&
-	       v->proc.rss_bytes <= TIER_RELIEF_MARK_MAX_RSS_BYTES && !tierd_dry_run(d);
+	       v->proc.rss_bytes <= TIER_RELIEF_MARK_MAX_RSS_BYTES && !tierd_dry_run(d) && !d->once;
 }
 
 /* One prepare slice; true when every victim is prepared. */
