@@ -201,6 +201,7 @@ order_mode() {
        "skipped_mlocked_pages=${om_skipped:-n/a}"
   set -- $(wm $target)
   echo "relief-order: end: target free=$1 (floor $om_floor) relief $(echo "$om_st" | grep -o '"state":"relieving[^"]*"\|"phase":"[a-z]*"\|"pass":"[a-z]*"\|"runs":[0-9]*' | tr '\n' ' ')"
+  echo "relief-order: job: $(echo "$om_st" | grep -o '"name":"relief"[^}]*' | head -1)"
   echo "relief-order: tierctl status (relief):"
   tierctl status 2>&1 | sed -n '/^Relief/,/^$/p' | head -12 | sed 's/^/   /'
   echo "relief-order: tierd log (relief lines):"
