@@ -1151,7 +1151,7 @@ struct relief_victim {
 	struct tierd_mover_proc proc;
 	struct bitmask *avoid;    /* outside its cpuset, or refused with EACCES */
 	struct bitmask *granted;  /* private nodes granted to it */
-	bool prepared, dropped, reported;
+	bool prepared, dropped, reported, mark_tried;
 	int result;
 	const char *how;
 };
@@ -1647,42 +1647,49 @@ static bool marking_wanted(const struct tierd *d, const struct tierd_relief *R, 
 /* One prepare slice; true when every victim is prepared. */
 static bool prepare_slice(struct tierd *d, struct tierd_relief *R, struct tierd_budget *b)
 {
+	/* One step per iteration, the budget checked before each: opening
+	 * (a few small reads), the smaps chunks, the mark (clear_refs: one
+	 * write(2) that walks the process's page tables) each start only when
+	 * the slice has time left. */
 	while (R->prep < R->nr_victims) {
 		if (!tierd_budget_left(b))
 			return false;
 		struct relief_victim *v = &R->victims[R->prep];
-		if (!v->prepared && !v->dropped) {
+		if (v->dropped) {
+			R->prep++;
+		} else if (!v->prepared) {
 			int r = tierd_mover_proc_open(&R->mover, &v->proc, v->pid);
 			if (r < 0) {
 				victim_drop(d, R, v, r == -ESRCH ? "the process exited" : strerror(-r), r);
-				R->prep++;
 				continue;
 			}
 			enum tier_relief_skip sk = victim_recheck(d, R, v);
 			if (sk != TIER_RELIEF_SKIP_NONE) {
 				R->skipped[sk]++;
 				victim_drop(d, R, v, tier_relief_skip_name(sk), 0);
-				R->prep++;
 				continue;
 			}
 			v->prepared = true;
-		}
-		if (!v->dropped) {
+		} else if (!v->proc.locked_done) {
 			int r = tierd_mover_proc_read_locked(&R->mover, &v->proc, b);
 			if (r == 1)
 				return false;
-			if (r < 0 && r != -ESRCH)
-				log_debug("relief: pid %d: smaps: %s (locked ranges unknown; PG_mlocked still counts)",
-					  (int)v->pid, strerror(-r));
 			if (r == -ESRCH) {
 				victim_drop(d, R, v, "the process exited", -ESRCH);
-			} else if (marking_wanted(d, R, v) && tierd_mover_proc_check(&R->mover, &v->proc) == 0) {
-				if (tierd_mover_proc_mark(&R->mover, &v->proc, R->now_usec) == 0 &&
-				    R->now_usec + TIER_RELIEF_ACCESS_WINDOW_USEC > R->wait_until_usec)
-					R->wait_until_usec = R->now_usec + TIER_RELIEF_ACCESS_WINDOW_USEC;
+			} else if (r < 0) {
+				log_debug("relief: pid %d: smaps: %s (locked ranges unknown; PG_mlocked still counts)",
+					  (int)v->pid, strerror(-r));
+				v->proc.locked_done = true;
 			}
+		} else if (!v->mark_tried) {
+			v->mark_tried = true;
+			if (marking_wanted(d, R, v) && tierd_mover_proc_check(&R->mover, &v->proc) == 0 &&
+			    tierd_mover_proc_mark(&R->mover, &v->proc, R->now_usec) == 0 &&
+			    R->now_usec + TIER_RELIEF_ACCESS_WINDOW_USEC > R->wait_until_usec)
+				R->wait_until_usec = R->now_usec + TIER_RELIEF_ACCESS_WINDOW_USEC;
+		} else {
+			R->prep++;
 		}
-		R->prep++;
 	}
 	return true;
 }
