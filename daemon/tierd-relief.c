@@ -1830,7 +1830,9 @@ static enum tierd_job_status relief_step(struct tierd *d, struct tierd_budget *b
 static enum tierd_job_status relief_step_phase(struct tierd *d, struct tierd_budget *b, void *ctx)
 {
 	struct tierd_relief *R = ctx;
-	if (R->src < 0 || !d->snap)
+	/* Paused (tierctl pause): the slow tick no longer calls relief, and
+	 * a job it started stops at its next slice. */
+	if (R->src < 0 || !d->snap || d->paused)
 		return TIERD_JOB_DONE;
 	switch (R->phase) {
 	case RP_SCAN:
