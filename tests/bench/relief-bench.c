@@ -23,6 +23,10 @@
  * and assert the mover's report (every page found on FROM, every page
  * reported on TO afterwards, no failure, content intact); exit 0 / 1.
  *
+ * --no-scan, --no-pfn: tierd's mover as without PAGEMAP_SCAN (before 6.7) /
+ * without CAP_SYS_ADMIN (no PFNs: a status query per batch).
+ * --skip-onepage: no (c) (it takes minutes under TCG; for batch-size trials).
+ *
  * --hold: the VM scenario's known process: fault SIZE on FROM (mbind, then
  * the policy is dropped), print "hold: pid=P pages=N checksum=X", then on
  * each SIGUSR1 print "hold: checksum=X" again; exit on SIGTERM.
@@ -291,7 +295,7 @@ struct run {
 
 /* Flags for how tierd's mover runs (--no-scan, --no-pfn: as on a kernel
  * without PAGEMAP_SCAN, as without CAP_SYS_ADMIN). */
-static bool opt_no_scan, opt_no_pfn;
+static bool opt_no_scan, opt_no_pfn, opt_skip_onepage;
 static struct tier_pfn_map bench_pfn_map;
 static int bench_kpf_fd = -1;
 static uint64_t slices_last;
@@ -497,13 +501,15 @@ int main(int argc, char **argv)
 			opt_no_scan = true;
 		else if (!strcmp(argv[i], "--no-pfn"))
 			opt_no_pfn = true;
+		else if (!strcmp(argv[i], "--skip-onepage"))
+			opt_skip_onepage = true;
 		else {
-			fprintf(stderr, "usage: relief-bench [--size BYTES] [--batch PAGES] [--runs N] [--check] [--thp] [--no-scan] [--no-pfn] FROM TO\n");
+			fprintf(stderr, "usage: relief-bench [--size BYTES] [--batch PAGES] [--runs N] [--check] [--thp] [--no-scan] [--no-pfn] [--skip-onepage] FROM TO\n");
 			return 2;
 		}
 	}
 	if (argc - i != 2) {
-		fprintf(stderr, "usage: relief-bench [--size BYTES] [--batch PAGES] [--runs N] [--check] [--thp] [--no-scan] [--no-pfn] FROM TO\n");
+		fprintf(stderr, "usage: relief-bench [--size BYTES] [--batch PAGES] [--runs N] [--check] [--thp] [--no-scan] [--no-pfn] [--skip-onepage] FROM TO\n");
 		return 2;
 	}
 	int from = atoi(argv[i]), to = atoi(argv[i + 1]);
@@ -613,9 +619,14 @@ int main(int argc, char **argv)
 		if (run_migratepages(&ch, from, to, &b) < 0)
 			printf("run %u (b) %s failed\n", k, migrate_how);
 		printf("run %u (b) %s: %.3f s, %" PRIu64 " pages on target\n", k, migrate_how, b.sec, b.pages);
-		reset_to(&ch, from);
-		run_one_by_one(&ch, to, &c);
-		printf("run %u (c) move_pages 1/call: %.3f s, %" PRIu64 " pages on target\n", k, c.sec, c.pages);
+		if (opt_skip_onepage) {
+			c.sec = 0;
+			c.pages = 0;
+		} else {
+			reset_to(&ch, from);
+			run_one_by_one(&ch, to, &c);
+			printf("run %u (c) move_pages 1/call: %.3f s, %" PRIu64 " pages on target\n", k, c.sec, c.pages);
+		}
 		struct run *rr[3] = { &a, &b, &c };
 		for (int x = 0; x < 3; x++) {
 			pps[x * runs + k] = rr[x]->sec > 0 ? (double)npages / rr[x]->sec : 0;
