@@ -69,8 +69,11 @@
 #define RELIEF_REGIONS 512u
 /* kpageflags words read to bridge a gap between two wanted PFNs. */
 #define RELIEF_KPF_GAP 64u
-/* maps lines between two budget checks. */
+/* maps lines between two budget checks, and at most per pass call (a
+ * process with 65,000 VMAs is walked over many slices whatever the clock
+ * says). */
 #define RELIEF_MAPS_LINES_PER_CHECK 256u
+#define RELIEF_MAPS_LINES_PER_CALL 4096u
 #define RELIEF_MAPS_CHUNK (64u << 10)
 #define RELIEF_SMAPS_CHUNK (4u << 10)
 
@@ -692,6 +695,10 @@ static int next_vma(struct tierd_mover *m, struct tierd_mover_proc *p, struct ti
 		size_t len, plen;
 		struct tier_vma v;
 		uint64_t reads = p->maps.reads;
+		if (m->lines_this_call >= RELIEF_MAPS_LINES_PER_CALL) {
+			m->line_capped = true;
+			return 2;
+		}
 		int r = tier_line_stream_next(&p->maps, &line, &len);
 		m->stats.maps_reads += p->maps.reads - reads;
 		if (r < 0)
@@ -700,6 +707,8 @@ static int next_vma(struct tierd_mover *m, struct tierd_mover_proc *p, struct ti
 			p->walk_done = true;
 			return 0;
 		}
+		m->lines_this_call++;
+		m->stats.maps_lines++;
 		if (len == 0)
 			continue;
 		if (tier_maps_parse_line(line, len, &v, &path, &plen) < 0)
@@ -1014,6 +1023,8 @@ int tierd_mover_pass(struct tierd_mover *m, struct tierd_mover_proc *p, int src,
 
 	memset(res, 0, sizeof(*res));
 	res->last_target = -1;
+	m->lines_this_call = 0;
+	m->line_capped = false;
 	if (m->page_size == 0)
 		m->page_size = 4096;
 	if ((r = mover_scratch(m)) < 0)
@@ -1778,6 +1789,8 @@ static enum tierd_job_status move_slice(struct tierd *d, struct tierd_relief *R,
 		v->moved_pages += res.moved_pages;
 		if (!tierd_dry_run(d))
 			tier_bucket_take(&R->bucket, res.attempted_pages * R->mover.page_size);
+		if (r == 1 && R->mover.line_capped)
+			return TIERD_JOB_MORE;   /* a slice walks at most 4096 VMAs */
 		if (r == 1)
 			continue;   /* allowance or budget: the loop condition decides */
 		if (r == -ENOSPC) {
@@ -2034,6 +2047,7 @@ static struct json_object *stats_json(const struct tierd_mover_stats *s, uint64_
 	json_object_object_add(o, "pagemap_reads", u64(s->pagemap_reads));
 	json_object_object_add(o, "kpageflags_reads", u64(s->kpageflags_reads));
 	json_object_object_add(o, "maps_reads", u64(s->maps_reads));
+	json_object_object_add(o, "maps_lines", u64(s->maps_lines));
 	json_object_object_add(o, "smaps_reads", u64(s->smaps_reads));
 	json_object_object_add(o, "identity_checks", u64(s->identity_checks));
 	json_object_object_add(o, "identity_lost", u64(s->identity_lost));

@@ -70,6 +70,7 @@ const char *tierd_locator_name(enum tierd_locator l);
 struct tierd_mover_stats {
 	uint64_t move_calls, query_calls;          /* move_pages(2) with and without nodes */
 	uint64_t scan_calls, pagemap_reads, kpageflags_reads, maps_reads, smaps_reads;
+	uint64_t maps_lines;                       /* VMAs looked at */
 	uint64_t identity_checks, identity_lost;   /* pidfd checks; victims whose PID changed owner */
 	uint64_t move_usec;
 	uint64_t found_pages;                      /* present on src, movable */
@@ -144,6 +145,8 @@ struct tierd_mover {
 	void *ctx;
 
 	struct tierd_mover_stats stats;   /* cumulative; callers snapshot it per run */
+	uint64_t lines_this_call;         /* maps lines in this tierd_mover_pass call */
+	bool line_capped;                 /* the call stopped at its maps-line cap */
 
 	/* scratch, allocated on first use */
 	struct tierd_unit *units;
@@ -199,7 +202,8 @@ int tierd_mover_proc_rewind(struct tierd_mover_proc *p);
  * move_pages call (moves and status queries) the identity is checked.
  * Returns:
  *   0        the pass reached the end of the process (rewind for another);
- *   1        stopped at max_pages or the budget (call again: it resumes);
+ *   1        stopped at max_pages, the budget, or after 4096 maps lines (call
+ *            again: it resumes);
  *   -ENOSPC  no target with room (pages left where they were);
  *   -ESRCH   the process is gone, or its PID names another process now;
  *   -EPERM   not allowed; other -errno (procfs errors).

@@ -16,6 +16,7 @@
  *    set_tid) is not touched: no move_pages call with that PID, with pidfds
  *    and without.
  *  - Mlocked pages (PG_mlocked and VM_LOCKED) are never handed to the kernel.
+ *  - A process with 60,000 VMAs is walked in calls of at most 4096 VMAs.
  */
 #include "testutil.h"
 
@@ -424,12 +425,90 @@ static void mlocked(void **state)
 	child_stop(&c);
 }
 
+/* ---- a process with 60,000 VMAs ---- */
+
+static void many_vmas(void **state)
+{
+	(void)state;
+	enum { NVMA = 60000 };
+	int a[2], b[2];
+	assert_int_equal(pipe(a), 0);
+	assert_int_equal(pipe(b), 0);
+	pid_t pid = fork();
+	if (pid == 0) {
+		/* one page each, alternating rw-p / r--p so that none merge;
+		 * the writable ones written */
+		char *base = mmap(NULL, (size_t)NVMA * 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		if (base == MAP_FAILED)
+			_exit(2);
+		for (size_t i = 0; i < NVMA; i++) {
+			char *q = mmap(base + i * 4096, 4096, i % 2 ? PROT_READ : PROT_READ | PROT_WRITE,
+				       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+			if (q == MAP_FAILED)
+				_exit(3);
+			if (i % 2 == 0)
+				q[0] = 1;
+		}
+		uint64_t addr = (uint64_t)(uintptr_t)base;
+		if (write(a[1], &addr, 8) != 8)
+			_exit(4);
+		char x;
+		(void)!read(b[0], &x, 1);
+		_exit(0);
+	}
+	close(a[1]);
+	close(b[0]);
+	uint64_t base;
+	if (read(a[0], &base, 8) != 8) {
+		int st;
+		waitpid(pid, &st, 0);
+		print_message("SKIP: the child could not map %d VMAs (vm.max_map_count?)\n", NVMA);
+		skip();
+	}
+	struct tierd_mover m;
+	struct tierd_mover_proc p;
+	struct bitmask *avoid = tier_nodemask_alloc();
+	mover_init(&m, &ops);
+	memset(&F, 0, sizeof(F));
+	assert_int_equal(tierd_mover_proc_open(&m, &p, pid), 0);
+	unsigned calls = 0;
+	uint64_t max_lines = 0;
+	int r;
+	struct tierd_mover_result res;
+	do {
+		struct tierd_budget bud;
+		tierd_budget_init(&bud, 16);
+		r = tierd_mover_pass(&m, &p, 0, TIER_HEAT_NR, UINT64_MAX / 4, &bud, avoid, &res);
+		calls++;
+		if (m.lines_this_call > max_lines)
+			max_lines = m.lines_this_call;
+	} while (r == 1);
+	print_message("  %d VMAs: %u pass calls, at most %llu maps lines per call, %llu pages moved, %llu PAGEMAP_SCAN calls\n",
+		      NVMA, calls, (unsigned long long)max_lines, (unsigned long long)m.stats.moved_pages,
+		      (unsigned long long)m.stats.scan_calls);
+	assert_int_equal(r, 0);
+	/* the walk was cut into calls of at most 4096 VMAs */
+	assert_true(max_lines <= 4096);
+	assert_true(calls >= NVMA / 4096);
+	assert_true(m.stats.maps_lines >= NVMA);
+	/* every written page was found */
+	assert_true(m.stats.moved_pages >= NVMA / 2);
+	tierd_mover_proc_close(&p);
+	tierd_mover_free(&m);
+	tier_bitmask_free(avoid);
+	(void)!write(b[1], "x", 1);
+	close(b[1]);
+	close(a[0]);
+	waitpid(pid, NULL, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(sparse_16tib),
 		cmocka_unit_test(pid_reuse),
 		cmocka_unit_test(mlocked),
+		cmocka_unit_test(many_vmas),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
