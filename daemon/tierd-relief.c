@@ -1019,6 +1019,8 @@ int tierd_mover_pass(struct tierd_mover *m, struct tierd_mover_proc *p, int src,
 	size_t batch = m->batch_pages ? m->batch_pages : 1024;
 	struct pass P = { .m = m, .p = p, .src = src, .avoid = avoid, .res = res, .b = b };
 	uint64_t taken = 0;       /* base pages queued or sent to the query */
+	/* stop: 1 at max_pages (flush what is pending), 2 at the budget (carry
+	 * it to the next call, so that calls stay full batches) */
 	int r = 0, stop = 0;
 
 	memset(res, 0, sizeof(*res));
@@ -1031,6 +1033,18 @@ int tierd_mover_pass(struct tierd_mover *m, struct tierd_mover_proc *p, int src,
 		return r;
 	if (p->dirfd < 0)
 		return -ESRCH;
+	/* Pages located by the last call on this process and pass but not
+	 * handed to the kernel yet (it stopped at its budget before a batch
+	 * was full) continue the batch; anything else carried is dropped: the
+	 * pages stay where they are and a later pass finds them. */
+	if (m->carry_owner == p && m->carry_heat == heat) {
+		P.npend = m->carry_npend;
+		P.pend_pages = m->carry_pend_pages;
+		P.ncand = m->carry_ncand;
+		P.cand_pages = m->carry_cand_pages;
+		taken = P.pend_pages + P.cand_pages;
+	}
+	m->carry_owner = NULL;
 
 	while (!stop && r == 0) {
 		if (p->walk_done)
@@ -1042,15 +1056,19 @@ int tierd_mover_pass(struct tierd_mover *m, struct tierd_mover_proc *p, int src,
 				break;        /* the end of the process */
 			if (r == 2) {
 				r = 0;
-				stop = 1;     /* the budget, between VMAs */
+				stop = 2;     /* the budget, between VMAs */
 				break;
 			}
 			if (r < 0)
 				break;
 			r = 0;
 		}
-		if (taken >= max_pages || (b && !tierd_budget_left(b))) {
+		if (taken >= max_pages) {
 			stop = 1;
+			break;
+		}
+		if (b && !tierd_budget_left(b)) {
+			stop = 2;
 			break;
 		}
 		uint64_t next = p->vma_end;
@@ -1097,7 +1115,7 @@ int tierd_mover_pass(struct tierd_mover *m, struct tierd_mover_proc *p, int src,
 				if (b && !tierd_budget_left(b)) {
 					/* Resume after this unit. */
 					resume = i + 1 < m->nr_units ? m->units[i + 1].addr : next;
-					stop = 1;
+					stop = 2;
 					break;
 				}
 			}
@@ -1106,8 +1124,18 @@ int tierd_mover_pass(struct tierd_mover *m, struct tierd_mover_proc *p, int src,
 			break;
 		p->cursor = resume;
 	}
-	/* What is pending goes now: a cursor never points past pages that
-	 * were located but not handed to the kernel. */
+	/* Stopped by the budget: what is pending waits for the next call
+	 * (the cursor is past it).  Otherwise it goes now: at the end of the
+	 * walk, or at max_pages, the batch is as full as it will get. */
+	if (r == 0 && stop == 2 && !m->dry_run) {
+		m->carry_owner = p;
+		m->carry_heat = heat;
+		m->carry_npend = P.npend;
+		m->carry_pend_pages = P.pend_pages;
+		m->carry_ncand = P.ncand;
+		m->carry_cand_pages = P.cand_pages;
+		return 1;
+	}
 	if (r == 0) {
 		int r2 = resolve(&P);
 		if (r2 == 0)
@@ -1326,6 +1354,7 @@ static struct tierd_relief *relief_get(struct tierd *d)
 
 static void victims_free(struct tierd_relief *R)
 {
+	R->mover.carry_owner = NULL;   /* it points into the victims */
 	for (size_t i = 0; i < R->nr_victims; i++) {
 		tierd_mover_proc_close(&R->victims[i].proc);
 		tier_bitmask_free(R->victims[i].avoid);
@@ -1404,6 +1433,8 @@ static void victim_drop(struct tierd *d, struct tierd_relief *R, struct relief_v
 	else if (result == -EPERM)
 		R->mover.stats.fail[TIERD_RF_PERM]++;
 	victim_report(d, R, v);
+	if (R->mover.carry_owner == &v->proc)
+		R->mover.carry_owner = NULL;
 	tierd_mover_proc_close(&v->proc);
 }
 

@@ -146,6 +146,13 @@ struct tierd_mover {
 
 	struct tierd_mover_stats stats;   /* cumulative; callers snapshot it per run */
 	uint64_t lines_this_call;         /* maps lines in this tierd_mover_pass call */
+	/* A batch carried from a call that stopped at its budget to the next
+	 * call on the same process and pass (see tierd_mover_pass).  Clear
+	 * carry_owner before freeing the process it points to. */
+	const struct tierd_mover_proc *carry_owner;
+	enum tier_page_heat carry_heat;
+	size_t carry_npend, carry_ncand;
+	uint64_t carry_pend_pages, carry_cand_pages;
 	bool line_capped;                 /* the call stopped at its maps-line cap */
 
 	/* scratch, allocated on first use */
@@ -203,7 +210,9 @@ int tierd_mover_proc_rewind(struct tierd_mover_proc *p);
  * Returns:
  *   0        the pass reached the end of the process (rewind for another);
  *   1        stopped at max_pages, the budget, or after 4096 maps lines (call
- *            again: it resumes);
+ *            again: it resumes; pages located but short of a full batch when
+ *            the budget ran out are carried to that next call, so that every
+ *            move_pages call but the last of a pass carries batch_pages);
  *   -ENOSPC  no target with room (pages left where they were);
  *   -ESRCH   the process is gone, or its PID names another process now;
  *   -EPERM   not allowed; other -errno (procfs errors).
