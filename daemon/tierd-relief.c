@@ -145,7 +145,7 @@ static uint64_t mono_usec(void)
 
 static int mover_scratch(struct tierd_mover *m)
 {
-	size_t batch = m->batch_pages ? m->batch_pages : 1024;
+	size_t batch = m->batch_pages ? m->batch_pages : TIERD_RELIEF_BATCH_DEFAULT;
 	if (!m->units) {
 		m->units = calloc(RELIEF_ENTRIES, sizeof(*m->units));
 		m->entries = calloc(RELIEF_ENTRIES, sizeof(*m->entries));
@@ -874,7 +874,7 @@ static int flush_n(struct pass *P, size_t n, size_t *done)
 		 * (a large folio is never split: a call may end one unit
 		 * past the batch). */
 		size_t cnt = 0;
-		uint64_t w = 0, batch = m->batch_pages ? m->batch_pages : 1024;
+		uint64_t w = 0, batch = m->batch_pages ? m->batch_pages : TIERD_RELIEF_BATCH_DEFAULT;
 		while (off + cnt < n && w < batch && w + m->weight[off + cnt] <= room) {
 			w += m->weight[off + cnt];
 			cnt++;
@@ -1016,7 +1016,7 @@ int tierd_mover_pass(struct tierd_mover *m, struct tierd_mover_proc *p, int src,
 		     uint64_t max_pages, struct tierd_budget *b, struct bitmask *avoid,
 		     struct tierd_mover_result *res)
 {
-	size_t batch = m->batch_pages ? m->batch_pages : 1024;
+	size_t batch = m->batch_pages ? m->batch_pages : TIERD_RELIEF_BATCH_DEFAULT;
 	struct pass P = { .m = m, .p = p, .src = src, .avoid = avoid, .res = res, .b = b };
 	uint64_t taken = 0;       /* base pages queued or sent to the query */
 	/* stop: 1 at max_pages (flush what is pending), 2 at the budget (carry

@@ -36,6 +36,9 @@ struct tierd;
  * holding the sentinel afterwards was not handled and is retried later. */
 #define TIERD_RELIEF_SENTINEL (-0x7ffffff0)
 
+/* batch_pages when the caller sets none: [relief] batch_pages' default. */
+#define TIERD_RELIEF_BATCH_DEFAULT 4096u
+
 /* Why pages were not moved (status "failures"). */
 enum tierd_relief_fail {
 	TIERD_RF_BUSY,        /* -EBUSY: page in use or being migrated; retried on a later pass */

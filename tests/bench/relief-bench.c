@@ -481,7 +481,7 @@ static uint64_t parse_size(const char *s)
 int main(int argc, char **argv)
 {
 	uint64_t size = 1ull << 30;
-	unsigned batch = 1024, runs = 1;
+	unsigned batch = TIERD_RELIEF_BATCH_DEFAULT, runs = 1;
 	bool check = false, thp = false, holdmode = false;
 	int i;
 	for (i = 1; i < argc && argv[i][0] == '-'; i++) {

@@ -172,7 +172,7 @@ static void test_defaults(void **state)
 	assert_int_equal(c->relief_stop_at.plus_permille, 10);
 	assert_true(c->relief_rate_bytes_per_sec == 256 * MiB);
 	assert_true(c->relief_tick_budget_bytes == 64 * MiB);
-	assert_int_equal(c->relief_batch_pages, 1024);
+	assert_int_equal(c->relief_batch_pages, 4096);
 	assert_int_equal(c->relief_nr_targets, 3);
 	assert_int_equal(c->relief_targets[0], TIER_RELIEF_SIBLING);
 	assert_int_equal(c->relief_targets[1], TIER_RELIEF_SLOWER);
