@@ -167,7 +167,6 @@ struct tierd_mover {
 	int *nodes, *status, *qstatus;
 	uint32_t *weight, *qweight;
 	uint8_t *uflags;
-	size_t nr_pending, nr_cand;
 	struct tierd_unit *cand;
 	size_t cap;
 };
