@@ -621,7 +621,12 @@ static int locate(struct tierd_mover *m, struct tierd_mover_proc *p, uint64_t fr
 		return r;
 	if (!p->scan_unsupported && !m->no_pagemap_scan) {
 		uint64_t walk_end;
-		uint64_t mask = TIER_PAGE_IS_HUGE | TIER_PAGE_IS_SOFT_DIRTY;
+		/* With PFNs the entries are read anyway and say soft-dirty, and
+		 * kpageflags says THP: ask for nothing but presence, so that
+		 * present pages merge into few regions (asking for soft-dirty
+		 * splits a hot/cold interleave into one region per page).
+		 * Without PFNs the categories are all there is. */
+		uint64_t mask = use_pfn(m, p) ? 0 : TIER_PAGE_IS_HUGE | TIER_PAGE_IS_SOFT_DIRTY;
 		long n = tier_pagemap_scan(p->pagemap_fd, from, end, RELIEF_CHUNK_PAGES, mask, m->regions,
 					   RELIEF_REGIONS, &walk_end);
 		m->stats.scan_calls++;
@@ -632,7 +637,7 @@ static int locate(struct tierd_mover *m, struct tierd_mover_proc *p, uint64_t fr
 		} else {
 			for (long i = 0; i < n; i++) {
 				const struct tier_page_region *rg = &m->regions[i];
-				if (!use_pfn(m, p)) {
+				if (!use_pfn(m, p) && mask) {
 					region_to_units(m, p, rg);
 					continue;
 				}
@@ -650,15 +655,10 @@ static int locate(struct tierd_mover *m, struct tierd_mover_proc *p, uint64_t fr
 						break;
 					if ((r = entries_to_units(m, p, a, (size_t)got, true)) < 0)
 						return r;
+					/* (if PFNs turn out hidden, the rest of
+					 * the region is read the same way: the
+					 * entries still say soft-dirty) */
 					a += (uint64_t)got * ps;
-					if (!use_pfn(m, p) && a < rg->end) {
-						/* PFNs turned out hidden: the rest
-						 * of the region without them. */
-						struct tier_page_region rest = *rg;
-						rest.start = a;
-						region_to_units(m, p, &rest);
-						break;
-					}
 				}
 			}
 			*next = walk_end > from ? walk_end : end;
