@@ -733,8 +733,10 @@ static int next_vma(struct tierd_mover *m, struct tierd_mover_proc *p, struct ti
 		p->vma_skip_sparse = (p->scan_unsupported || m->no_pagemap_scan) &&
 				     !tier_relief_span_walkable(e - s, p->rss_bytes);
 		if (p->vma_skip_sparse) {
-			m->stats.sparse_vmas_skipped++;
-			m->stats.sparse_bytes_skipped += e - s;
+			if (m->count_skips) {   /* once per run, like other skips */
+				m->stats.sparse_vmas_skipped++;
+				m->stats.sparse_bytes_skipped += e - s;
+			}
 			p->vma_valid = false;
 			goto next;
 		}
@@ -1045,6 +1047,15 @@ int tierd_mover_pass(struct tierd_mover *m, struct tierd_mover_proc *p, int src,
 		taken = P.pend_pages + P.cand_pages;
 	}
 	m->carry_owner = NULL;
+	/* The first pass of a run saw every page: a later pass for a heat it
+	 * found none of has nothing to do (a page that changed heat since
+	 * waits for the next run). */
+	if (!m->count_skips && heat != TIER_HEAT_NR && p->heat_seen && p->heat_pages[heat] == 0) {
+		p->walk_done = true;
+		return 0;
+	}
+	if (m->count_skips && p->cursor == 0 && !p->vma_valid)
+		memset(p->heat_pages, 0, sizeof(p->heat_pages));
 
 	while (!stop && r == 0) {
 		if (p->walk_done)
@@ -1083,6 +1094,8 @@ int tierd_mover_pass(struct tierd_mover *m, struct tierd_mover_proc *p, int src,
 			/* Other heats wait for their pass; pages that are never
 			 * moved are counted in the pass that counts skips. */
 			bool skip = (u->flags & UNIT_SKIP) != 0;
+			if (m->count_skips && !skip && (u->node == src || u->node < 0))
+				p->heat_pages[u->heat] += u->weight;   /* (unknown node: maybe on src) */
 			if (skip && !m->count_skips)
 				continue;
 			if (!skip && heat != TIER_HEAT_NR && u->heat != heat)
@@ -1145,6 +1158,8 @@ int tierd_mover_pass(struct tierd_mover *m, struct tierd_mover_proc *p, int src,
 	}
 	if (r < 0)
 		return r;
+	if (!stop && m->count_skips)
+		p->heat_seen = true;
 	return stop ? 1 : 0;
 }
 

@@ -117,6 +117,10 @@ struct tierd_mover_proc {
 	uint64_t last_unit_end;   /* address just after the last located large folio */
 	bool scan_unsupported;    /* PAGEMAP_SCAN answered ENOTTY / EINVAL */
 	int pfn_visible;          /* -1 not known yet, 0 pagemap hides PFNs, 1 shows them */
+	/* Pages of each heat the first pass of the run located (on src, or
+	 * not known), once it reached the end: later passes skip empty heats. */
+	uint64_t heat_pages[TIER_HEAT_NR];
+	bool heat_seen;
 	enum tierd_locator locator;
 };
 
