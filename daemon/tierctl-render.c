@@ -339,8 +339,29 @@ static void render_relief(FILE *f, struct json_object *r)
 	tierctl_fmt_bytes(tot, sizeof(tot), get_ll(r, "moved_bytes_total", 0));
 	tierctl_fmt_bytes(min, sizeof(min), get_ll(r, "moved_bytes_last_minute", 0));
 	tierctl_fmt_bytes(ach, sizeof(ach), get_ll(r, "achieved_bytes_per_sec_last_minute", 0));
-	fprintf(f, "  moved %s in all, %s in the last minute (%s/s); current victim %s\n", tot, min, ach,
-		get_str(r, "current_victim", "-"));
+	struct json_object *cv = get(r, "current_victim");
+	char victim[64] = "-";
+	if (!is_null(cv))
+		snprintf(victim, sizeof(victim), "%lld (%s)", get_ll(cv, "pid", 0), get_str(cv, "comm", "?"));
+	fprintf(f, "  moved %s in all, %s in the last minute (%s/s); current victim %s\n", tot, min, ach, victim);
+	/* How pages are found and ordered, and what the last run moved. */
+	fprintf(f, "  locator %s; order %s\n", get_str(r, "locator", "?"), get_str(r, "page_order", "?"));
+	struct json_object *lr = get(r, "last_run");
+	if (!is_null(lr)) {
+		struct json_object *mix = get(lr, "moved_pages_by_heat");
+		char mv[32], hot[32], warm[32], cold[32], ml[32], ue[32];
+		long long ps = get_ll(lr, "moved_pages", 0) ? get_ll(lr, "moved_bytes", 0) / get_ll(lr, "moved_pages", 1) : 4096;
+		tierctl_fmt_bytes(mv, sizeof(mv), get_ll(lr, "moved_bytes", 0));
+		tierctl_fmt_bytes(hot, sizeof(hot), get_ll(mix, "hot", 0) * ps);
+		tierctl_fmt_bytes(warm, sizeof(warm), get_ll(mix, "warm", 0) * ps);
+		tierctl_fmt_bytes(cold, sizeof(cold), get_ll(mix, "cold", 0) * ps);
+		tierctl_fmt_bytes(ml, sizeof(ml), get_ll(lr, "skipped_mlocked_pages", 0) * ps);
+		tierctl_fmt_bytes(ue, sizeof(ue), get_ll(lr, "skipped_unevictable_pages", 0) * ps);
+		fprintf(f, "  last run: moved %s (hot %s, warm %s, cold %s; %lld huge units), skipped %s mlocked, %s unevictable;"
+			   " %lld move + %lld query calls\n",
+			mv, hot, warm, cold, get_ll(lr, "moved_huge_units", 0), ml, ue, get_ll(lr, "move_calls", 0),
+			get_ll(lr, "query_calls", 0));
+	}
 	struct json_object *fails = get(r, "failures");
 	bool any = false;
 	if (fails && json_object_is_type(fails, json_type_object)) {

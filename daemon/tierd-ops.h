@@ -31,6 +31,18 @@ struct tierd_ops {
 	 * target node is outside the task's cpuset; -EPERM: not allowed to
 	 * move that process's pages).  Used by relief (tierd-relief.c). */
 	long (*move_pages)(pid_t pid, unsigned long count, void **pages, const int *nodes, int *status, int flags);
+	/* Process identity for relief (tier/procid.h): pidfd_open(2) of pid
+	 * (the fd, or -errno: -ESRCH gone, -ENOSYS before 5.3), and whether
+	 * the process a pidfd names still exists (pidfd_send_signal(fd, 0):
+	 * 0 alive, -ESRCH gone).  move_pages takes a PID; relief calls
+	 * pidfd_alive right before every call to know the PID still names the
+	 * process it chose. */
+	int (*pidfd_open)(pid_t pid);
+	int (*pidfd_alive)(int pidfd);
+	/* Clear the soft-dirty bits of the process whose proc/PID directory
+	 * is procdirfd (write "4" to its clear_refs): relief's access window.
+	 * 0 or -errno (-ESRCH gone). */
+	int (*clear_soft_dirty)(int procdirfd);
 
 	/* Private-node fencing (tierd-fence.c).  The cgroup entries are the
 	 * adapter in tierd-cgroup.c (see tierd-cgroup.h for their contracts). */

@@ -94,7 +94,7 @@ enum key_id {
 	KEY_SOCKET_GROUP, KEY_ACTIONS_KEPT, KEY_METRICS_TEXTFILE, KEY_METRICS_INTERVAL, KEY_MAX_CLIENTS,
 	KEY_GUARD_MODE, KEY_TRIP_AT, KEY_RELEASE_AT, KEY_MIN_HOLD, KEY_PREDICT,
 	KEY_RELIEF_ENABLED, KEY_START_AT, KEY_STOP_AT, KEY_RATE, KEY_TICK_BUDGET, KEY_BATCH_PAGES,
-	KEY_TARGETS, KEY_COOLDOWN, KEY_MOVE_ALL, KEY_EXCLUDE,
+	KEY_TARGETS, KEY_COOLDOWN, KEY_MOVE_ALL, KEY_EXCLUDE, KEY_RELIEF_ORDER,
 	KEY_PRIVATE_NODES, KEY_PRIVATE_SLOWER_THAN, KEY_BACKEND, KEY_DEMOTION, KEY_EVICT, KEY_FULL_PASS,
 	KEY_GRANT_CGROUP, KEY_GRANT_NODES,
 	NKEYS
@@ -104,10 +104,12 @@ static const char *const guard_modes[] = { "auto", "on", "off", NULL };
 static const char *const fence_backends[] = { "auto", "cgroupfs", "systemd", NULL };
 static const char *const fence_demotions[] = { "disable", "evict", "allow", NULL };
 static const char *const target_names[] = { "sibling", "slower", "faster", NULL };
+static const char *const relief_orders[] = { "access", "address", NULL };
 
 _Static_assert(sizeof(enum tier_guard_mode) == sizeof(unsigned), "enum size");
 _Static_assert(sizeof(enum tier_fence_backend) == sizeof(unsigned), "enum size");
 _Static_assert(sizeof(enum tier_fence_demotion) == sizeof(unsigned), "enum size");
+_Static_assert(sizeof(enum tier_relief_order) == sizeof(unsigned), "enum size");
 
 #define CO(f) offsetof(struct tier_config, f)
 #define GO(f) offsetof(struct tier_grant, f)
@@ -135,11 +137,12 @@ static const struct keydef keys[NKEYS] = {
 	[KEY_STOP_AT] = { SEC_RELIEF, "stop_at", K_WM, CO(relief_stop_at), 0, 0, NULL, "high+1%" },
 	[KEY_RATE] = { SEC_RELIEF, "rate", K_SIZE, CO(relief_rate_bytes_per_sec), MiB, 100 * GiB, NULL, "256M" },
 	[KEY_TICK_BUDGET] = { SEC_RELIEF, "tick_budget", K_SIZE, CO(relief_tick_budget_bytes), MiB, 100 * GiB, NULL, "64M" },
-	[KEY_BATCH_PAGES] = { SEC_RELIEF, "batch_pages", K_UINT, CO(relief_batch_pages), 512, 65536, NULL, "1024" },
+	[KEY_BATCH_PAGES] = { SEC_RELIEF, "batch_pages", K_UINT, CO(relief_batch_pages), 512, 65536, NULL, "4096" },
 	[KEY_TARGETS] = { SEC_RELIEF, "targets", K_TARGETS, CO(relief_targets), 0, 0, target_names, "sibling,slower,faster" },
 	[KEY_COOLDOWN] = { SEC_RELIEF, "cooldown", K_DURATION, CO(relief_cooldown_usec), 0, 24 * HOUR, NULL, "60s" },
 	[KEY_MOVE_ALL] = { SEC_RELIEF, "move_all", K_BOOL, CO(relief_move_all), 0, 0, NULL, "no" },
 	[KEY_EXCLUDE] = { SEC_RELIEF, "exclude", K_GLOBS, CO(relief_exclude), 0, 0, NULL, "" },
+	[KEY_RELIEF_ORDER] = { SEC_RELIEF, "order", K_ENUM, CO(relief_order), 0, 0, relief_orders, "access" },
 
 	[KEY_PRIVATE_NODES] = { SEC_FENCE, "private_nodes", K_NODES, CO(fence_private_nodes), 0, 0, NULL, "" },
 	[KEY_PRIVATE_SLOWER_THAN] = { SEC_FENCE, "private_slower_than", K_TIER_OR_NONE, CO(fence_private_slower_than), 0, 10000, NULL, "none" },

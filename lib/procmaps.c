@@ -348,7 +348,9 @@ void tier_maps_free(struct tier_maps *m)
 	m->nr = 0;
 }
 
-static int maps_line(const char *s, const char *end, struct tier_vma *v)
+/* The fields of one maps line; *path points at the path (the rest of the
+ * line, possibly empty). */
+static int maps_fields(const char *s, const char *end, struct tier_vma *v, const char **path)
 {
 	const char *w = s, *we = word_end(w, end), *dash = memchr(w, '-', (size_t)(we - w));
 	uint64_t x;
@@ -381,8 +383,30 @@ static int maps_line(const char *s, const char *end, struct tier_vma *v)
 	/* The kernel pads to a column before the path; the path is the rest
 	 * of the line and may hold spaces. */
 	w = skip_blanks(we, end);
-	v->path = strndup(w, (size_t)(end - w));
+	*path = w;
+	return 0;
+}
+
+static int maps_line(const char *s, const char *end, struct tier_vma *v)
+{
+	const char *path;
+	int r = maps_fields(s, end, v, &path);
+	if (r < 0)
+		return r;
+	v->path = strndup(path, (size_t)(end - path));
 	return v->path ? 0 : -ENOMEM;
+}
+
+int tier_maps_parse_line(const char *line, size_t len, struct tier_vma *v, const char **path, size_t *path_len)
+{
+	const char *p;
+	v->path = NULL;
+	int r = maps_fields(line, line + len, v, &p);
+	if (r < 0)
+		return r;
+	*path = p;
+	*path_len = (size_t)(line + len - p);
+	return 0;
 }
 
 int tier_maps_parse(const char *text, struct tier_maps *out)
@@ -433,15 +457,20 @@ const struct tier_vma *tier_maps_find(const struct tier_maps *m, uint64_t start)
 	return NULL;
 }
 
-bool tier_vma_unmovable(const struct tier_vma *v)
+bool tier_vma_unmovable_path(const char *perms, const char *path, size_t path_len)
 {
 	static const char *const special[] = { "[vdso]", "[vvar]", "[vvar_vclock]", "[vsyscall]" };
-	if (v->perms[0] == '-' && v->perms[1] == '-' && v->perms[2] == '-')
+	if (perms[0] == '-' && perms[1] == '-' && perms[2] == '-')
 		return true;
-	for (size_t i = 0; i < sizeof(special) / sizeof(special[0]); i++)
-		if (v->path && strcmp(v->path, special[i]) == 0)
+	for (size_t i = 0; path && i < sizeof(special) / sizeof(special[0]); i++)
+		if (path_len == strlen(special[i]) && memcmp(path, special[i], path_len) == 0)
 			return true;
 	return false;
+}
+
+bool tier_vma_unmovable(const struct tier_vma *v)
+{
+	return tier_vma_unmovable_path(v->perms, v->path, v->path ? strlen(v->path) : 0);
 }
 
 /* ---- status ---- */

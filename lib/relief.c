@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Pressure relief decisions (pure): see tier/relief.h for the contract. */
 #include <tier/relief.h>
+#include <tier/pagemap.h>
 
 #include <errno.h>
 #include <fnmatch.h>
@@ -180,6 +181,7 @@ static int distance(const struct tier_node *a, int b)
 
 int tier_relief_choose_target(const struct tier_snapshot *s, const struct tier_config *c,
 			      const struct tier_relief_state *st, int src, const struct bitmask *avoid,
+			      const struct bitmask *private_nodes, const struct bitmask *granted,
 			      const uint64_t *planned_pages, unsigned nr_planned, uint64_t now_usec,
 			      struct tier_relief_choice *out)
 {
@@ -216,6 +218,9 @@ int tier_relief_choose_target(const struct tier_snapshot *s, const struct tier_c
 			else
 				continue;
 			if (avoid && tier_bitmask_isset(avoid, t->id))
+				continue;
+			if (private_nodes && tier_bitmask_isset(private_nodes, t->id) &&
+			    !(granted && tier_bitmask_isset(granted, t->id)))
 				continue;
 			if (st->enomem_until_usec[t->id] > now_usec)
 				continue;
@@ -417,4 +422,101 @@ uint64_t tier_rate_window_sum(const struct tier_rate_window *w, uint64_t now_use
 			sum += w->bytes[i];
 	}
 	return sum;
+}
+
+/* ---- page order ---- */
+
+const char *tier_page_heat_name(enum tier_page_heat h)
+{
+	switch (h) {
+	case TIER_HEAT_COLD:
+		return "cold";
+	case TIER_HEAT_WARM:
+		return "warm";
+	case TIER_HEAT_HOT:
+		return "hot";
+	case TIER_HEAT_NR:
+		break;
+	}
+	return "?";
+}
+
+enum tier_page_heat tier_relief_page_heat(const struct tier_page_signals *s)
+{
+	if (s->have_written && s->written)
+		return TIER_HEAT_HOT;
+	if (s->have_kpf) {
+		if (tier_kpf_has(s->kpf, TIER_KPF_ACTIVE))
+			return TIER_HEAT_HOT;
+		if (tier_kpf_has(s->kpf, TIER_KPF_IDLE))
+			return TIER_HEAT_COLD;
+		if (tier_kpf_has(s->kpf, TIER_KPF_REFERENCED))
+			return TIER_HEAT_WARM;
+	}
+	return TIER_HEAT_COLD;
+}
+
+enum tier_page_skip tier_relief_page_skip(uint64_t kpf)
+{
+	if (tier_kpf_has(kpf, TIER_KPF_NOPAGE) || tier_kpf_has(kpf, TIER_KPF_ZERO_PAGE) ||
+	    tier_kpf_has(kpf, TIER_KPF_HWPOISON) || tier_kpf_has(kpf, TIER_KPF_OFFLINE) ||
+	    tier_kpf_has(kpf, TIER_KPF_SLAB) || tier_kpf_has(kpf, TIER_KPF_BUDDY))
+		return TIER_PAGE_SKIP_UNMOVABLE;
+	if (tier_kpf_has(kpf, TIER_KPF_MLOCKED))
+		return TIER_PAGE_SKIP_MLOCKED;
+	if (tier_kpf_has(kpf, TIER_KPF_UNEVICTABLE))
+		return TIER_PAGE_SKIP_UNEVICTABLE;
+	return TIER_PAGE_SKIP_NONE;
+}
+
+void tier_relief_heat_order(enum tier_relief_target kind, enum tier_page_heat order[TIER_HEAT_NR])
+{
+	bool up = kind == TIER_RELIEF_FASTER;
+	order[0] = up ? TIER_HEAT_HOT : TIER_HEAT_COLD;
+	order[1] = TIER_HEAT_WARM;
+	order[2] = up ? TIER_HEAT_COLD : TIER_HEAT_HOT;
+}
+
+bool tier_relief_span_walkable(uint64_t vma_bytes, uint64_t rss_bytes)
+{
+	unsigned __int128 lim = (unsigned __int128)rss_bytes * TIER_RELIEF_SPARSE_RSS_FACTOR;
+	if (lim < TIER_RELIEF_SPARSE_MIN_SPAN_BYTES)
+		lim = TIER_RELIEF_SPARSE_MIN_SPAN_BYTES;
+	return vma_bytes <= lim;
+}
+
+uint64_t tier_relief_victim_estimate(uint64_t rss_pages, uint64_t cg_on_node_bytes, uint64_t cg_total_bytes)
+{
+	if (cg_total_bytes == 0)
+		return rss_pages;
+	if (cg_on_node_bytes >= cg_total_bytes)
+		return rss_pages;
+	unsigned __int128 e = (unsigned __int128)rss_pages * cg_on_node_bytes / cg_total_bytes;
+	/* Some of it is there: at least one page, so it stays a candidate. */
+	return e == 0 && cg_on_node_bytes ? 1 : (uint64_t)e;
+}
+
+static bool victim_before(const struct tier_relief_victim *x, const struct tier_relief_victim *y)
+{
+	return x->pages != y->pages ? x->pages > y->pages : x->pid < y->pid;
+}
+
+void tier_relief_victims_offer(struct tier_relief_victim *v, size_t *n, size_t cap,
+			       const struct tier_relief_victim *cand)
+{
+	if (cap == 0)
+		return;
+	size_t pos = *n;
+	if (*n == cap) {
+		if (!victim_before(cand, &v[cap - 1]))
+			return;
+		pos = cap - 1;    /* drop the last one */
+	} else {
+		(*n)++;
+	}
+	while (pos > 0 && victim_before(cand, &v[pos - 1])) {
+		v[pos] = v[pos - 1];
+		pos--;
+	}
+	v[pos] = *cand;
 }

@@ -1,10 +1,13 @@
 #!/bin/bash
 # Relief's mover on the real kernel of this host: a child process with known
-# pages (64 MiB, checksummed) is located with a move_pages status query over
-# its VMAs and moved to node 0 by tierd's mover (tests/bench/relief-bench
-# --check runs daemon/tierd-relief.c's tierd_mover_run).  On a one-node host
-# the move is a no-op, which must still report every page as found and on the
-# target, no failures, one call per batch, content intact.  With a second
+# pages (64 MiB, checksummed) is located (PAGEMAP_SCAN, pagemap PFNs, the
+# memory blocks, kpageflags) and moved to node 0 by tierd's mover
+# (tests/bench/relief-bench --check drives daemon/tierd-relief.c the way the
+# relief job does).  On a one-node host the move is a no-op, which must still
+# report every page as found and on the target, no failures, full batches, an
+# identity check before every call, no status query when pagemap gave the
+# node; also with 4 KiB pages and THP, without PAGEMAP_SCAN (--no-scan, as on
+# 6.1) and without PFNs (--no-pfn, as without CAP_SYS_ADMIN).  With a second
 # node with memory, the pages also go node0 -> nodeN and back.
 set -euo pipefail
 : "${TIER_BINARY_DIR:?}"
@@ -16,6 +19,9 @@ fails=0
 run() { echo "+ relief-bench $*"; "$BIN" "$@" || fails=$((fails + 1)); }
 run --check --size 64M --batch 512 0 0
 run --check --size 8M --batch 1000 0 0
+for mode in "--no-scan" "--no-pfn" "--no-scan --no-pfn" "--thp" "--thp --no-pfn" "--thp --no-scan"; do
+  run --check $mode --size 64M --batch 1024 0 0
+done
 other=$(awk -F, '{for(i=1;i<=NF;i++) print $i}' /sys/devices/system/node/has_memory 2>/dev/null |
   awk -F- '{ if (NF==2) for(n=$1;n<=$2;n++) print n; else print $1 }' | grep -vx 0 | head -1 || true)
 if [ -n "$other" ]; then

@@ -24,7 +24,7 @@ static const char *const all_keys[] = {
 	"metrics_textfile", "metrics_interval",
 	"max_clients", "mode", "trip_at", "release_at", "min_hold", "predict",
 	"enabled", "start_at", "stop_at", "rate", "tick_budget", "batch_pages", "targets", "cooldown",
-	"move_all", "exclude",
+	"move_all", "exclude", "order",
 	"private_nodes", "private_slower_than", "backend", "demotion", "evict", "full_pass",
 };
 #define NR_KEYS (sizeof(all_keys) / sizeof(all_keys[0]))
@@ -123,6 +123,7 @@ static void assert_config_equal(const struct tier_config *a, const struct tier_c
 		assert_int_equal(a->relief_targets[i], b->relief_targets[i]);
 	assert_true(a->relief_cooldown_usec == b->relief_cooldown_usec);
 	assert_int_equal(a->relief_move_all, b->relief_move_all);
+	assert_int_equal(a->relief_order, b->relief_order);
 	assert_non_null(a->relief_exclude);
 	assert_non_null(b->relief_exclude);
 	size_t i = 0;
@@ -178,13 +179,14 @@ static void test_defaults(void **state)
 	assert_int_equal(c->relief_stop_at.plus_permille, 10);
 	assert_true(c->relief_rate_bytes_per_sec == 256 * MiB);
 	assert_true(c->relief_tick_budget_bytes == 64 * MiB);
-	assert_int_equal(c->relief_batch_pages, 1024);
+	assert_int_equal(c->relief_batch_pages, 4096);
 	assert_int_equal(c->relief_nr_targets, 3);
 	assert_int_equal(c->relief_targets[0], TIER_RELIEF_SIBLING);
 	assert_int_equal(c->relief_targets[1], TIER_RELIEF_SLOWER);
 	assert_int_equal(c->relief_targets[2], TIER_RELIEF_FASTER);
 	assert_true(c->relief_cooldown_usec == 60 * SEC);
 	assert_false(c->relief_move_all);
+	assert_int_equal(c->relief_order, TIER_RELIEF_ORDER_ACCESS);
 	assert_non_null(c->relief_exclude);
 	assert_null(c->relief_exclude[0]);
 
@@ -283,7 +285,7 @@ static void test_every_key(void **state)
 		      "[guard]\nmode = off\ntrip_at = min+64M\nrelease_at = low+0.5%\nmin_hold = 0\npredict = false\n"
 		      "[relief]\nenabled = no\nstart_at = min\nstop_at = low\nrate = 1G\ntick_budget = 1M\n"
 		      "batch_pages = 65536\ntargets = faster slower\ncooldown = 1h\nmove_all = yes\n"
-		      "exclude = /system.slice/*.service  /user.slice\n"
+		      "exclude = /system.slice/*.service  /user.slice\norder = address\n"
 		      "[fence]\nprivate_nodes = 2-3,8\nprivate_slower_than = 10000\nbackend = systemd\n"
 		      "demotion = evict\nevict = 1\nfull_pass = 1s\n"
 		      "[grant db]\ncgroup = /db.slice\nnodes = 2\n"
@@ -318,6 +320,7 @@ static void test_every_key(void **state)
 	assert_int_equal(c->relief_targets[1], TIER_RELIEF_SLOWER);
 	assert_true(c->relief_cooldown_usec == 3600 * SEC);
 	assert_true(c->relief_move_all);
+	assert_int_equal(c->relief_order, TIER_RELIEF_ORDER_ADDRESS);
 	assert_string_equal(c->relief_exclude[0], "/system.slice/*.service");
 	assert_string_equal(c->relief_exclude[1], "/user.slice");
 	assert_null(c->relief_exclude[2]);
@@ -335,13 +338,13 @@ static void test_every_key(void **state)
 	tier_bitmask_format(c->grants[0].nodes, buf, sizeof(buf));
 	assert_string_equal(buf, "2");
 	char where[4200];
-	snprintf(where, sizeof(where), "%s:36", p);
+	snprintf(where, sizeof(where), "%s:37", p);
 	assert_string_equal(c->grants[0].where, where);
 	assert_string_equal(c->grants[1].name, "batch-1");
 	assert_string_equal(c->grants[1].cgroup, "/batch/*");
 	tier_bitmask_format(c->grants[1].nodes, buf, sizeof(buf));
 	assert_string_equal(buf, "3,8");
-	snprintf(where, sizeof(where), "%s:39", p);
+	snprintf(where, sizeof(where), "%s:40", p);
 	assert_string_equal(c->grants[1].where, where);
 	tier_config_free(c);
 	tu_rm_rf(dir);

@@ -2,13 +2,16 @@
 /*
  * Pressure relief decisions (lib/relief.c), pure: start/stop hysteresis,
  * target choice, the no-cycle rule, -ENOMEM backoff, victim ordering and
- * skipping, the token bucket and the one-minute rate window.
+ * skipping, the token bucket and the one-minute rate window; private nodes
+ * as targets; page heat, skips and order; the sparse-VMA rule; victim
+ * estimates from cheap signals.
  */
 #include "testutil.h"
 #include "relief-testsnap.h"
 
 #include <errno.h>
 
+#include <tier/pagemap.h>
 #include <tier/relief.h>
 
 #define SEC 1000000ull
@@ -149,14 +152,14 @@ static void target_order_and_room(void **state)
 	four_nodes(f, 100000, RS_LOW + 5001, 50000, 0);
 
 	/* sibling first; room = free - (max(low, start) + 1) */
-	assert_int_equal(tier_relief_choose_target(&f->b->s, f->c, f->st, 1, NULL, NULL, 0, 0, &ch), 0);
+	assert_int_equal(tier_relief_choose_target(&f->b->s, f->c, f->st, 1, NULL, NULL, NULL, NULL, 0, 0, &ch), 0);
 	assert_int_equal(ch.node, 2);
 	assert_int_equal(ch.kind, TIER_RELIEF_SIBLING);
 	assert_int_equal(ch.room_pages, 5000);
 
 	/* The sibling at its line has no room: the slower tier. */
 	rs_set_free(f->b, 2, RS_LOW + 1);
-	assert_int_equal(tier_relief_choose_target(&f->b->s, f->c, f->st, 1, NULL, NULL, 0, 0, &ch), 0);
+	assert_int_equal(tier_relief_choose_target(&f->b->s, f->c, f->st, 1, NULL, NULL, NULL, NULL, 0, 0, &ch), 0);
 	assert_int_equal(ch.node, 3);
 	assert_int_equal(ch.kind, TIER_RELIEF_SLOWER);
 	assert_int_equal(ch.room_pages, 50000 - RS_LOW - 1);
@@ -165,23 +168,23 @@ static void target_order_and_room(void **state)
 	 * floor = high + 2% of managed = 12900 + 5243). */
 	uint64_t planned[8] = { 0 };
 	planned[3] = 50000 - RS_LOW - 1;
-	assert_int_equal(tier_relief_choose_target(&f->b->s, f->c, f->st, 1, NULL, planned, 8, 0, &ch), 0);
+	assert_int_equal(tier_relief_choose_target(&f->b->s, f->c, f->st, 1, NULL, NULL, NULL, planned, 8, 0, &ch), 0);
 	assert_int_equal(ch.node, 0);
 	assert_int_equal(ch.kind, TIER_RELIEF_FASTER);
 	assert_int_equal(ch.room_pages, 100000 - 12900 - 5243);
 
 	/* A faster node only just above high is not "well above": none. */
 	rs_set_free(f->b, 0, 12900 + 5243);
-	assert_int_equal(tier_relief_choose_target(&f->b->s, f->c, f->st, 1, NULL, planned, 8, 0, &ch), -ENOSPC);
+	assert_int_equal(tier_relief_choose_target(&f->b->s, f->c, f->st, 1, NULL, NULL, NULL, planned, 8, 0, &ch), -ENOSPC);
 	assert_int_equal(ch.node, -1);
 	rs_set_free(f->b, 0, 12900 + 5244);
-	assert_int_equal(tier_relief_choose_target(&f->b->s, f->c, f->st, 1, NULL, planned, 8, 0, &ch), 0);
+	assert_int_equal(tier_relief_choose_target(&f->b->s, f->c, f->st, 1, NULL, NULL, NULL, planned, 8, 0, &ch), 0);
 	assert_int_equal(ch.room_pages, 1);
 
 	/* avoid (e.g. outside the victim's cpuset after EACCES) */
 	struct bitmask *avoid = tier_nodemask_alloc();
 	tier_bitmask_set(avoid, 0);
-	assert_int_equal(tier_relief_choose_target(&f->b->s, f->c, f->st, 1, avoid, planned, 8, 0, &ch), -ENOSPC);
+	assert_int_equal(tier_relief_choose_target(&f->b->s, f->c, f->st, 1, avoid, NULL, NULL, planned, 8, 0, &ch), -ENOSPC);
 	tier_bitmask_free(avoid);
 
 	/* The configured order: faster before slower. */
@@ -189,16 +192,16 @@ static void target_order_and_room(void **state)
 	f->c->relief_targets[0] = TIER_RELIEF_FASTER;
 	f->c->relief_targets[1] = TIER_RELIEF_SLOWER;
 	f->c->relief_nr_targets = 2;
-	assert_int_equal(tier_relief_choose_target(&f->b->s, f->c, f->st, 1, NULL, NULL, 0, 0, &ch), 0);
+	assert_int_equal(tier_relief_choose_target(&f->b->s, f->c, f->st, 1, NULL, NULL, NULL, NULL, 0, 0, &ch), 0);
 	assert_int_equal(ch.node, 0);
 	/* Only slower configured: never up, never sideways. */
 	f->c->relief_targets[0] = TIER_RELIEF_SLOWER;
 	f->c->relief_nr_targets = 1;
 	rs_set_free(f->b, 2, 200000);
-	assert_int_equal(tier_relief_choose_target(&f->b->s, f->c, f->st, 1, NULL, NULL, 0, 0, &ch), 0);
+	assert_int_equal(tier_relief_choose_target(&f->b->s, f->c, f->st, 1, NULL, NULL, NULL, NULL, 0, 0, &ch), 0);
 	assert_int_equal(ch.node, 3);
 	/* The slowest node has no slower target. */
-	assert_int_equal(tier_relief_choose_target(&f->b->s, f->c, f->st, 3, NULL, NULL, 0, 0, &ch), -ENOSPC);
+	assert_int_equal(tier_relief_choose_target(&f->b->s, f->c, f->st, 3, NULL, NULL, NULL, NULL, 0, 0, &ch), -ENOSPC);
 }
 
 static void never_below_low(void **state)
@@ -209,7 +212,7 @@ static void never_below_low(void **state)
 	f->c->relief_start_at.base = TIER_WM_MIN;
 	four_nodes(f, 0, RS_LOW + 10, 0, 0);
 	rs_set_free(f->b, 1, RS_MIN);
-	assert_int_equal(tier_relief_choose_target(&f->b->s, f->c, f->st, 1, NULL, NULL, 0, 0, &ch), 0);
+	assert_int_equal(tier_relief_choose_target(&f->b->s, f->c, f->st, 1, NULL, NULL, NULL, NULL, 0, 0, &ch), 0);
 	assert_int_equal(ch.node, 2);
 	assert_int_equal(ch.room_pages, 9);
 	assert_int_equal(tier_relief_room(&f->b->s, f->c, rs_get(f->b, 2), TIER_RELIEF_SIBLING), 9);
@@ -230,7 +233,7 @@ static void nearest_tier_then_room_then_distance(void **state)
 	struct tier_relief_choice ch;
 	four_nodes(f, 0, 0, 30000, 200000);
 	/* 3 (tier 270) is nearer than 4 (tier 500) although 4 has more room. */
-	assert_int_equal(tier_relief_choose_target(&f->b->s, f->c, f->st, 1, NULL, NULL, 0, 0, &ch), 0);
+	assert_int_equal(tier_relief_choose_target(&f->b->s, f->c, f->st, 1, NULL, NULL, NULL, NULL, 0, 0, &ch), 0);
 	assert_int_equal(ch.node, 3);
 	assert_int_equal(ch.kind, TIER_RELIEF_SLOWER);
 	rs_free(f->b);
@@ -241,15 +244,15 @@ static void nearest_tier_then_room_then_distance(void **state)
 	rs_node(f->b, 1, 54, 0);
 	rs_node(f->b, 2, 54, 40000);
 	rs_node(f->b, 3, 54, 50000);
-	assert_int_equal(tier_relief_choose_target(&f->b->s, f->c, f->st, 1, NULL, NULL, 0, 0, &ch), 0);
+	assert_int_equal(tier_relief_choose_target(&f->b->s, f->c, f->st, 1, NULL, NULL, NULL, NULL, 0, 0, &ch), 0);
 	assert_int_equal(ch.node, 3);
 	rs_set_free(f->b, 2, 50000);
 	rs_dist(f->b, 1, 2, 30);
 	rs_dist(f->b, 1, 3, 25);
-	assert_int_equal(tier_relief_choose_target(&f->b->s, f->c, f->st, 1, NULL, NULL, 0, 0, &ch), 0);
+	assert_int_equal(tier_relief_choose_target(&f->b->s, f->c, f->st, 1, NULL, NULL, NULL, NULL, 0, 0, &ch), 0);
 	assert_int_equal(ch.node, 3);
 	rs_dist(f->b, 1, 3, 30);
-	assert_int_equal(tier_relief_choose_target(&f->b->s, f->c, f->st, 1, NULL, NULL, 0, 0, &ch), 0);
+	assert_int_equal(tier_relief_choose_target(&f->b->s, f->c, f->st, 1, NULL, NULL, NULL, NULL, 0, 0, &ch), 0);
 	assert_int_equal(ch.node, 2);
 }
 
@@ -260,13 +263,13 @@ static void enomem_backoff(void **state)
 	four_nodes(f, 0, 40000, 40000, 0);
 	uint64_t now = 1000 * SEC;
 	tier_relief_note_enomem(f->st, 2, now);
-	assert_int_equal(tier_relief_choose_target(&f->b->s, f->c, f->st, 1, NULL, NULL, 0, now, &ch), 0);
+	assert_int_equal(tier_relief_choose_target(&f->b->s, f->c, f->st, 1, NULL, NULL, NULL, NULL, 0, now, &ch), 0);
 	assert_int_equal(ch.node, 3);
-	assert_int_equal(tier_relief_choose_target(&f->b->s, f->c, f->st, 1, NULL, NULL, 0,
+	assert_int_equal(tier_relief_choose_target(&f->b->s, f->c, f->st, 1, NULL, NULL, NULL, NULL, 0,
 						   now + TIER_RELIEF_ENOMEM_BACKOFF_USEC - 1, &ch),
 			 0);
 	assert_int_equal(ch.node, 3);
-	assert_int_equal(tier_relief_choose_target(&f->b->s, f->c, f->st, 1, NULL, NULL, 0,
+	assert_int_equal(tier_relief_choose_target(&f->b->s, f->c, f->st, 1, NULL, NULL, NULL, NULL, 0,
 						   now + TIER_RELIEF_ENOMEM_BACKOFF_USEC, &ch),
 			 0);
 	assert_int_equal(ch.node, 2);
@@ -283,10 +286,10 @@ static void no_cycles(void **state)
 	tier_relief_note_moved(f->st, 2, 1, now, cool);
 	assert_true(tier_relief_flow_blocked(f->st, 1, 2, now + 1));
 	assert_false(tier_relief_flow_blocked(f->st, 2, 1, now + 1)); /* same direction is fine */
-	assert_int_equal(tier_relief_choose_target(&f->b->s, f->c, f->st, 1, NULL, NULL, 0, now + SEC, &ch),
+	assert_int_equal(tier_relief_choose_target(&f->b->s, f->c, f->st, 1, NULL, NULL, NULL, NULL, 0, now + SEC, &ch),
 			 -ENOSPC);
 	/* After the cool-down it may. */
-	assert_int_equal(tier_relief_choose_target(&f->b->s, f->c, f->st, 1, NULL, NULL, 0, now + cool, &ch), 0);
+	assert_int_equal(tier_relief_choose_target(&f->b->s, f->c, f->st, 1, NULL, NULL, NULL, NULL, 0, now + cool, &ch), 0);
 	assert_int_equal(ch.node, 2);
 	/* A later move extends the flow. */
 	tier_relief_note_moved(f->st, 2, 1, now + 30 * SEC, cool);
@@ -420,6 +423,158 @@ static void rate_window(void **state)
 	assert_int_equal(tier_rate_window_sum(&w, 200 * SEC), 0);
 }
 
+/* Issue 13 item 2: a private node is a target only for a victim granted it. */
+static void private_nodes_need_a_grant(void **state)
+{
+	struct fx *f = *state;
+	struct tier_relief_choice ch;
+	four_nodes(f, 100000, RS_LOW + 5001, 50000, 0);
+	struct bitmask *priv = tier_nodemask_alloc(), *granted = tier_nodemask_alloc();
+	tier_bitmask_set(priv, 2);
+	/* The sibling 2 has the most room but is private: the slower node 3. */
+	assert_int_equal(tier_relief_choose_target(&f->b->s, f->c, f->st, 1, NULL, priv, NULL, NULL, 0, 0, &ch), 0);
+	assert_int_equal(ch.node, 3);
+	/* An empty grant changes nothing. */
+	assert_int_equal(tier_relief_choose_target(&f->b->s, f->c, f->st, 1, NULL, priv, granted, NULL, 0, 0, &ch), 0);
+	assert_int_equal(ch.node, 3);
+	/* Granted node 2: the sibling again. */
+	tier_bitmask_set(granted, 2);
+	assert_int_equal(tier_relief_choose_target(&f->b->s, f->c, f->st, 1, NULL, priv, granted, NULL, 0, 0, &ch), 0);
+	assert_int_equal(ch.node, 2);
+	assert_int_equal(ch.kind, TIER_RELIEF_SIBLING);
+	/* A grant of a node that is not private means nothing either way. */
+	tier_bitmask_zero(granted);
+	tier_bitmask_set(granted, 3);
+	tier_bitmask_set(priv, 3);
+	tier_bitmask_set(priv, 0);
+	/* Every target private, none granted but 3: only 3. */
+	assert_int_equal(tier_relief_choose_target(&f->b->s, f->c, f->st, 1, NULL, priv, granted, NULL, 0, 0, &ch), 0);
+	assert_int_equal(ch.node, 3);
+	tier_bitmask_zero(granted);
+	assert_int_equal(tier_relief_choose_target(&f->b->s, f->c, f->st, 1, NULL, priv, granted, NULL, 0, 0, &ch),
+			 -ENOSPC);
+	assert_int_equal(ch.node, -1);
+	tier_bitmask_free(priv);
+	tier_bitmask_free(granted);
+}
+
+#define KPF(b) (1ull << (b))
+
+static void page_heat(void **state)
+{
+	(void)state;
+	struct tier_page_signals s = { 0 };
+	/* No signal at all: cold (the order is then the address order). */
+	assert_int_equal(tier_relief_page_heat(&s), TIER_HEAT_COLD);
+	/* A soft-dirty bit that does not mean "written since the mark" (the
+	 * window has not passed) says nothing. */
+	s.written = true;
+	assert_int_equal(tier_relief_page_heat(&s), TIER_HEAT_COLD);
+	s.have_written = true;
+	assert_int_equal(tier_relief_page_heat(&s), TIER_HEAT_HOT);
+	s.written = false;
+	assert_int_equal(tier_relief_page_heat(&s), TIER_HEAT_COLD);
+	/* kpageflags */
+	s.have_kpf = true;
+	s.kpf = KPF(TIER_KPF_LRU) | KPF(TIER_KPF_ACTIVE);
+	assert_int_equal(tier_relief_page_heat(&s), TIER_HEAT_HOT);
+	s.kpf = KPF(TIER_KPF_LRU) | KPF(TIER_KPF_REFERENCED);
+	assert_int_equal(tier_relief_page_heat(&s), TIER_HEAT_WARM);
+	/* idle-tracked and untouched since: cold even if referenced once */
+	s.kpf |= KPF(TIER_KPF_IDLE);
+	assert_int_equal(tier_relief_page_heat(&s), TIER_HEAT_COLD);
+	/* ... but a write since the mark wins */
+	s.written = true;
+	assert_int_equal(tier_relief_page_heat(&s), TIER_HEAT_HOT);
+	/* flags are ignored when not read */
+	s.written = false;
+	s.have_kpf = false;
+	s.kpf = KPF(TIER_KPF_ACTIVE);
+	assert_int_equal(tier_relief_page_heat(&s), TIER_HEAT_COLD);
+	assert_string_equal(tier_page_heat_name(TIER_HEAT_WARM), "warm");
+}
+
+static void page_skip(void **state)
+{
+	(void)state;
+	assert_int_equal(tier_relief_page_skip(KPF(TIER_KPF_LRU) | KPF(TIER_KPF_ANON)), TIER_PAGE_SKIP_NONE);
+	assert_int_equal(tier_relief_page_skip(KPF(TIER_KPF_ACTIVE) | KPF(TIER_KPF_THP) | KPF(TIER_KPF_COMPOUND_HEAD)),
+			 TIER_PAGE_SKIP_NONE);
+	assert_int_equal(tier_relief_page_skip(KPF(TIER_KPF_MLOCKED) | KPF(TIER_KPF_UNEVICTABLE)), TIER_PAGE_SKIP_MLOCKED);
+	assert_int_equal(tier_relief_page_skip(KPF(TIER_KPF_UNEVICTABLE)), TIER_PAGE_SKIP_UNEVICTABLE);
+	const int unmovable[] = { TIER_KPF_NOPAGE, TIER_KPF_ZERO_PAGE, TIER_KPF_HWPOISON, TIER_KPF_OFFLINE,
+				  TIER_KPF_SLAB, TIER_KPF_BUDDY };
+	for (size_t i = 0; i < sizeof(unmovable) / sizeof(unmovable[0]); i++)
+		assert_int_equal(tier_relief_page_skip(KPF(unmovable[i]) | KPF(TIER_KPF_MLOCKED)),
+				 TIER_PAGE_SKIP_UNMOVABLE);
+}
+
+static void heat_order(void **state)
+{
+	(void)state;
+	enum tier_page_heat o[TIER_HEAT_NR];
+	tier_relief_heat_order(TIER_RELIEF_SLOWER, o);
+	assert_int_equal(o[0], TIER_HEAT_COLD);
+	assert_int_equal(o[1], TIER_HEAT_WARM);
+	assert_int_equal(o[2], TIER_HEAT_HOT);
+	tier_relief_heat_order(TIER_RELIEF_SIBLING, o);
+	assert_int_equal(o[0], TIER_HEAT_COLD);
+	assert_int_equal(o[2], TIER_HEAT_HOT);
+	tier_relief_heat_order(TIER_RELIEF_FASTER, o);
+	assert_int_equal(o[0], TIER_HEAT_HOT);
+	assert_int_equal(o[1], TIER_HEAT_WARM);
+	assert_int_equal(o[2], TIER_HEAT_COLD);
+}
+
+static void sparse_rule(void **state)
+{
+	(void)state;
+	const uint64_t GiB = 1ull << 30, TiB = GiB << 10;
+	/* Up to 64 GiB is always walked. */
+	assert_true(tier_relief_span_walkable(64 * GiB, 0));
+	assert_false(tier_relief_span_walkable(64 * GiB + 4096, 0));
+	/* The issue's hostile process: 16 TiB, a few MiB resident. */
+	assert_false(tier_relief_span_walkable(16 * TiB, 8ull << 20));
+	/* A JVM heap: 1 TiB reserved, 100 GiB resident: walked. */
+	assert_true(tier_relief_span_walkable(TiB, 100 * GiB));
+	assert_false(tier_relief_span_walkable(TiB, 60 * GiB));
+	assert_true(tier_relief_span_walkable(UINT64_MAX, UINT64_MAX / 2));
+}
+
+static void victim_estimate(void **state)
+{
+	(void)state;
+	assert_int_equal(tier_relief_victim_estimate(1000, 0, 0), 1000);       /* unknown: RSS */
+	assert_int_equal(tier_relief_victim_estimate(1000, 250, 1000), 250);
+	assert_int_equal(tier_relief_victim_estimate(1000, 0, 1000), 0);
+	assert_int_equal(tier_relief_victim_estimate(1000, 1, 1ull << 40), 1); /* something is there */
+	assert_int_equal(tier_relief_victim_estimate(1000, 5000, 1000), 1000);
+	assert_int_equal(tier_relief_victim_estimate(UINT64_MAX, UINT64_MAX - 1, UINT64_MAX), UINT64_MAX - 1);
+}
+
+static void victims_offer_keeps_top(void **state)
+{
+	(void)state;
+	struct tier_relief_victim v[4], c;
+	size_t n = 0;
+	const uint64_t pages[] = { 5, 50, 7, 70, 1, 50, 60, 2 };
+	for (int i = 0; i < 8; i++) {
+		memset(&c, 0, sizeof(c));
+		c.pid = 100 + i;
+		c.pages = pages[i];
+		tier_relief_victims_offer(v, &n, 4, &c);
+	}
+	assert_int_equal(n, 4);
+	assert_int_equal(v[0].pages, 70);
+	assert_int_equal(v[1].pages, 60);
+	assert_int_equal(v[2].pages, 50);
+	assert_int_equal(v[2].pid, 101);           /* ties: lower pid first */
+	assert_int_equal(v[3].pages, 50);
+	assert_int_equal(v[3].pid, 105);
+	tier_relief_victims_offer(v, &n, 0, &c);   /* cap 0: nothing */
+	assert_int_equal(n, 4);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -427,7 +582,9 @@ int main(void)
 		T(defaults_match_contract), T(hysteresis), T(one_tier_nothing), T(most_urgent_first),
 		T(target_order_and_room),   T(never_below_low), T(nearest_tier_then_room_then_distance),
 		T(enomem_backoff),          T(no_cycles),  T(victims_order), T(victims_skip),
-		T(bucket),                  T(rate_window),
+		T(bucket),                  T(rate_window), T(private_nodes_need_a_grant), T(page_heat),
+		T(page_skip),               T(heat_order), T(sparse_rule), T(victim_estimate),
+		T(victims_offer_keeps_top),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -32,6 +32,8 @@ enum tier_fence_backend { TIER_FENCE_AUTO, TIER_FENCE_CGROUPFS, TIER_FENCE_SYSTE
 enum tier_fence_demotion { TIER_FENCE_DEMOTION_DISABLE, TIER_FENCE_DEMOTION_EVICT, TIER_FENCE_DEMOTION_ALLOW };
 /* Relief target kinds, tried in the configured order. */
 enum tier_relief_target { TIER_RELIEF_SIBLING, TIER_RELIEF_SLOWER, TIER_RELIEF_FASTER };
+/* [relief] order: access (tier/relief.h "page order") or address (VMA order, no soft-dirty marking). */
+enum tier_relief_order { TIER_RELIEF_ORDER_ACCESS, TIER_RELIEF_ORDER_ADDRESS };
 #define TIER_RELIEF_NR_TARGETS 3
 
 struct tier_grant {
@@ -72,6 +74,7 @@ struct tier_config {
 	unsigned relief_nr_targets;
 	uint64_t relief_cooldown_usec;
 	bool relief_move_all;
+	enum tier_relief_order relief_order;
 	char **relief_exclude;        /* NULL-terminated cgroup globs; never NULL (empty: {NULL}) */
 
 	/* [fence] */

@@ -154,6 +154,14 @@ const struct tier_vma *tier_maps_find(const struct tier_maps *m, uint64_t start)
  * the status query answers -EFAULT for each).
  */
 bool tier_vma_unmovable(const struct tier_vma *v);
+/* The same test on a perms string ("rw-p") and a path that need not be
+ * NUL-terminated (path_len bytes; NULL or 0: anonymous). */
+bool tier_vma_unmovable_path(const char *perms, const char *path, size_t path_len);
+
+/* One maps line (len bytes, no newline needed) without copying the path:
+ * v->path is set to NULL and *path / *path_len point into line.  For
+ * streaming readers (tier/procstream.h).  Same errors as tier_maps_parse. */
+int tier_maps_parse_line(const char *line, size_t len, struct tier_vma *v, const char **path, size_t *path_len);
 
 /* ---- /proc/PID/status ---------------------------------------------------- */
 struct tier_proc_status {

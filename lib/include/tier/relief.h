@@ -117,9 +117,18 @@ struct tier_relief_choice {
  * planned_pages (may be NULL): per node id, pages already planned onto it
  * this tick, indexed < nr_planned.  Returns 0 with *out set, or -ENOSPC when
  * no candidate has room (out->node = -1).  Pure.
+ *
+ * Private nodes (issue 13 item 2): a node in private_nodes (may be NULL:
+ * none; tier_fence_private_nodes()) is never a target, unless it is also in
+ * granted (may be NULL: nothing granted), the private nodes granted to the
+ * victim (tier_fence_granted() over its cgroups).  Relief must not fill
+ * capacity reserved for other workloads: tasks of the root cgroup, cgroups
+ * not fenced yet and cgroups whose fencing failed are not kept off a
+ * private node by their cpuset, so the victim's mems_allowed is not enough.
  */
 int tier_relief_choose_target(const struct tier_snapshot *s, const struct tier_config *c,
 			      const struct tier_relief_state *st, int src, const struct bitmask *avoid,
+			      const struct bitmask *private_nodes, const struct bitmask *granted,
 			      const uint64_t *planned_pages, unsigned nr_planned, uint64_t now_usec,
 			      struct tier_relief_choice *out);
 
@@ -206,3 +215,94 @@ void tier_rate_window_add(struct tier_rate_window *w, uint64_t now_usec, uint64_
 /* Bytes added within the last TIER_RATE_WINDOW_SEC seconds (the current
  * second included). */
 uint64_t tier_rate_window_sum(const struct tier_rate_window *w, uint64_t now_usec);
+
+/* ---- page order (issue 16) ----
+ *
+ * Which pages relief moves first.  Every page (a THP or any large folio: one
+ * unit) gets a heat from what the kernel says about it:
+ *
+ *   written   soft-dirty set in pagemap although relief cleared the
+ *             victim's soft-dirty bits (/proc/PID/clear_refs "4") at least
+ *             TIER_RELIEF_ACCESS_WINDOW_USEC ago: written since then.  Only
+ *             writes count (reads leave no trace there).  This is the
+ *             signal that works without PFNs and on kernels whose LRU flags
+ *             say nothing about anonymous pages: with MGLRU (6.1+, on by
+ *             default in Debian's 6.12) PG_active is cleared on every page,
+ *             and without swap or a demotion target anonymous LRUs are
+ *             never aged, so ACTIVE/REFERENCED stay as they were at fault.
+ *   kpf       /proc/kpageflags (needs the PFN): ACTIVE (on the active LRU:
+ *             accessed twice while on the inactive one), REFERENCED
+ *             (accessed once), IDLE (idle page tracking marked it and nothing
+ *             touched it since).
+ *
+ *   HOT   written, or ACTIVE
+ *   WARM  REFERENCED (not written, not ACTIVE, not IDLE)
+ *   COLD  everything else, including every page when no signal is
+ *         available (the order is then the address order)
+ *
+ * Moving to a slower tier or a sibling takes COLD, then WARM, then HOT;
+ * moving to a faster tier HOT, then WARM, then COLD (the kernel's own
+ * demotion takes inactive pages first; promotion wants the hot ones).
+ *
+ * Never moved, counted as skipped: MLOCKED and UNEVICTABLE pages (mlock,
+ * SHM_LOCK, ramfs) and every page of a VM_LOCKED VMA (smaps "lo": the kernel
+ * marks a large folio MLOCKED only when the whole folio is locked).  Not a
+ * movable page at all: NOPAGE, ZERO_PAGE, HWPOISON, OFFLINE, SLAB, BUDDY
+ * (freed meanwhile).
+ */
+enum tier_page_heat { TIER_HEAT_COLD, TIER_HEAT_WARM, TIER_HEAT_HOT, TIER_HEAT_NR };
+const char *tier_page_heat_name(enum tier_page_heat h);
+
+/* How long after clearing soft-dirty bits they say "hot" (writes within it). */
+#define TIER_RELIEF_ACCESS_WINDOW_USEC (1000000ull)
+/* clear_refs walks every page table of the process in one write(2) and
+ * write-protects its PTEs (each page's next write then takes a minor
+ * fault): not done for processes with more resident memory than this (their
+ * order falls back to kpageflags, or the address order). */
+#define TIER_RELIEF_MARK_MAX_RSS_BYTES (8ull << 30)
+
+struct tier_page_signals {
+	bool have_kpf;            /* kpf holds the page's kpageflags */
+	uint64_t kpf;
+	bool have_written;        /* soft-dirty means "written since the mark" */
+	bool written;
+};
+enum tier_page_heat tier_relief_page_heat(const struct tier_page_signals *s);
+
+enum tier_page_skip {
+	TIER_PAGE_SKIP_NONE,
+	TIER_PAGE_SKIP_MLOCKED,       /* MLOCKED, or in a VM_LOCKED VMA */
+	TIER_PAGE_SKIP_UNEVICTABLE,   /* UNEVICTABLE, not mlocked */
+	TIER_PAGE_SKIP_UNMOVABLE,     /* not a movable user page (see above) */
+};
+/* From the kpageflags of a page (the VMA test is the caller's). */
+enum tier_page_skip tier_relief_page_skip(uint64_t kpf);
+
+/* The heats in the order pages go to a target of this kind. */
+void tier_relief_heat_order(enum tier_relief_target kind, enum tier_page_heat order[TIER_HEAT_NR]);
+
+/*
+ * Without PAGEMAP_SCAN the locator reads pagemap entries for every page of a
+ * VMA's span, holes included.  A VMA is walked that way only if its span is
+ * at most max(TIER_RELIEF_SPARSE_MIN_SPAN_BYTES, TIER_RELIEF_SPARSE_RSS_FACTOR
+ * x the process's VmRSS): a 16 TiB MAP_NORESERVE reservation of a process
+ * with a few MiB resident is skipped (and counted in status), a 1 TiB JVM
+ * heap with 100 GiB resident is walked (~2.7 s of reads in slices on the
+ * 6.18 host).  With PAGEMAP_SCAN every VMA is walked: holes cost nothing.
+ */
+#define TIER_RELIEF_SPARSE_MIN_SPAN_BYTES (64ull << 30)
+#define TIER_RELIEF_SPARSE_RSS_FACTOR 16u
+bool tier_relief_span_walkable(uint64_t vma_bytes, uint64_t rss_bytes);
+
+/*
+ * Victim scans start from cheap signals (no page-table walk): VmRSS from
+ * /proc/PID/status, and the share of the process's memory cgroup on src from
+ * its memory.numa_stat.  Estimated pages on src: rss_pages * on_node /
+ * total when the cgroup's figures are known (total > 0), else rss_pages.
+ */
+uint64_t tier_relief_victim_estimate(uint64_t rss_pages, uint64_t cg_on_node_bytes, uint64_t cg_total_bytes);
+
+/* Keep the cap victims with the most pages (ties: lower pid) in v[0..*n):
+ * offer one candidate.  Pure, O(cap) per call. */
+void tier_relief_victims_offer(struct tier_relief_victim *v, size_t *n, size_t cap,
+			       const struct tier_relief_victim *cand);
