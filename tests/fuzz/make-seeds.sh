@@ -237,6 +237,33 @@ if only tierctl-reply || only state; then
   [[ -n $work ]] && rm -rf "$work"
 fi
 
+if only pagemap; then
+  # Relief's locator: each pagemap capture's block size (text), then its
+  # block list and the first 4 KiB of its pagemap (binary, fuzz-pagemap.c).
+  d=$(fresh pagemap)
+  for f in "$FX"/pagemap-*/; do
+    f=${f%/}
+    python3 - "$f" <<'PY' | put "$d" "$(basename "$f")"
+import os, struct, sys
+f = sys.argv[1]
+bs = open(f + "/sys/devices/system/memory/block_size_bytes").read()
+pairs = []
+nd = f + "/sys/devices/system/node"
+for n in sorted(os.listdir(nd)):
+    if n.startswith("node") and n[4:].isdigit():
+        for m in sorted(os.listdir(nd + "/" + n)):
+            if m.startswith("memory") and m[6:].isdigit():
+                pairs.append((int(m[6:]), int(n[4:])))
+pairs = pairs[:64]
+out = bs.encode() + b"%%\n" + struct.pack("<QB", int(bs, 16), len(pairs))
+out += b"".join(struct.pack("<IB", b, n) for b, n in pairs)
+out += open(f + "/pagemap.bin", "rb").read(4096)
+sys.stdout.buffer.write(out)
+PY
+  done
+  printf '%s' "$(cat /sys/devices/system/memory/block_size_bytes 2>/dev/null)" | put "$d" "host-block-size"
+fi
+
 for h in $(ls "$OUT"); do
   printf '%-16s %3d inputs\n' "$h" "$(find "$OUT/$h" -maxdepth 1 -type f | wc -l)"
 done
