@@ -377,17 +377,25 @@ static bool loop_finished(const struct tierd *d)
 	return d->event && sd_event_get_state(d->event) == SD_EVENT_FINISHED;
 }
 
+/* An answer with no fencing left (freed) or after the loop ended: drop the
+ * operation and say so (true). */
+static bool unit_op_late(struct unit_op *op)
+{
+	if (op->f && !loop_finished(op->d))
+		return false;
+	if (op->f)
+		unit_op_unlink(op->f, op);
+	unit_op_free(op);
+	return true;
+}
+
 static void on_unit_set(void *userdata, int result, const char *value)
 {
 	struct unit_op *op = userdata;
 	struct tierd_fence *f = op->f;
 	struct tierd *d = op->d;
-	if (!f || loop_finished(d)) {
-		if (f)
-			unit_op_unlink(f, op);
-		unit_op_free(op);
+	if (unit_op_late(op))
 		return;
-	}
 	unit_op_unlink(f, op);
 	if (result < 0) {
 		if (result != -ENOENT) {
@@ -425,12 +433,8 @@ static void on_unit_read(void *userdata, int result, const char *value)
 	struct unit_op *op = userdata;
 	struct tierd_fence *f = op->f;
 	struct tierd *d = op->d;
-	if (!f || loop_finished(d)) {
-		if (f)
-			unit_op_unlink(f, op);
-		unit_op_free(op);
+	if (unit_op_late(op))
 		return;
-	}
 	f->unit_reads++;
 	if (result < 0) {
 		unit_op_unlink(f, op);
