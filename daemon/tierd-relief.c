@@ -2200,10 +2200,10 @@ struct json_object *tierd_relief_status(struct tierd *d)
 	for (unsigned i = 0; i < TIER_RELIEF_MAX_NODES; i++)
 		if (R->st.active[i])
 			tier_bitmask_set(act, (int)i);
-	char list[128];
-	tier_bitmask_format(act, list, sizeof(list));
+	char *list = tier_bitmask_format_alloc(act);
 	tier_bitmask_free(act);
-	json_object_object_add(o, "active_nodes", json_object_new_string(list));
+	json_object_object_add(o, "active_nodes", list ? json_object_new_string(list) : NULL);
+	free(list);
 
 	if (R->src >= 0 && R->phase == RP_MOVE && R->cur < R->nr_victims) {
 		const struct relief_victim *v = &R->victims[R->cur];

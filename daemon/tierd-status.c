@@ -113,8 +113,11 @@ void tierd_notify_status(struct tierd *d)
 	char tiers[96] = "";
 	size_t off = 0;
 	for (int i = 0; d->snap && i < d->snap->nr_tiers && off < sizeof(tiers); i++) {
+		/* a one-line summary: a list that does not fit is "...", never a
+		 * shorter list (which would name other nodes) */
 		char nodes[48];
-		tier_bitmask_format(d->snap->tiers[i].nodes, nodes, sizeof(nodes));
+		if (tier_bitmask_format_checked(d->snap->tiers[i].nodes, nodes, sizeof(nodes)) < 0)
+			snprintf(nodes, sizeof(nodes), "...");
 		int w = snprintf(tiers + off, sizeof(tiers) - off, "%s%d:%s", i ? " " : "", d->snap->tiers[i].id, nodes);
 		if (w < 0)
 			break;

@@ -94,7 +94,7 @@ size_t tier_topo_format_tiers(const struct tier_topo *t, char *buf, size_t size)
 	if (!t || t->nr_tiers == 0)
 		return (size_t)snprintf(buf, size, "none");
 	for (int i = 0; i < t->nr_tiers; i++) {
-		char nodes[256];
+		char nodes[TIER_NODELIST_MAX];
 		tier_bitmask_format(t->tiers[i].nodes, nodes, sizeof(nodes));
 		int w = snprintf(need < size ? buf + need : NULL, need < size ? size - need : 0, "%s%d:%s",
 				 i ? " " : "", t->tiers[i].id, nodes);
@@ -272,8 +272,8 @@ static void mask_name(char *buf, size_t size, const struct bitmask *bm)
 {
 	if (!bm || tier_bitmask_empty(bm))
 		snprintf(buf, size, "none");
-	else
-		tier_bitmask_format(bm, buf, size);
+	else if (tier_bitmask_format_checked(bm, buf, size) < 0)
+		snprintf(buf, size, "%u nodes", tier_bitmask_weight(bm)); /* never a cut list */
 }
 
 static void summarize(struct tier_topodiff *d, const struct tier_topo *before, const struct tier_topo *after)
