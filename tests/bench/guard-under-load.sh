@@ -65,6 +65,9 @@ WORK=$(mktemp -d /tmp/guard-under-load.XXXXXX)
 chmod 755 "$WORK"   # the unprivileged clients reach the socket in it
 ROOT=$WORK/root
 PIDS=""
+mounts_under() { # the mount points at or below $1 (/proc/self/mounts)
+  awk -v r="$1" '$2 == r || index($2, r "/") == 1 { print $2 }' /proc/self/mounts
+}
 cleanup() {
   set +e
   for p in $PIDS ${CHURN:-}; do kill "$p" 2>/dev/null; done
@@ -73,8 +76,18 @@ cleanup() {
   if [ -n "${BENCHCG:-}" ] && [ -d "$BENCHCG" ]; then
     find "$BENCHCG" -mindepth 1 -depth -type d -exec rmdir {} + 2>/dev/null; rmdir "$BENCHCG" 2>/dev/null
   fi
-  umount -R "$ROOT/proc/zoneinfo" "$ROOT/sys" "$ROOT/proc" 2>/dev/null
-  rm -rf "$WORK"
+  # Unmount everything under ROOT, deepest first (busybox umount has no -R),
+  # and never remove the tree while anything is still mounted in it: rm -rf
+  # would walk into the real /proc and /sys (and unlink what sysfs, cgroupfs,
+  # pstore or efivarfs let root unlink).
+  for m in $(mounts_under "$ROOT" | sort -r); do
+    umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null
+  done
+  if [ -n "$(mounts_under "$ROOT")" ]; then
+    echo "guard-under-load: still mounted under $ROOT; $WORK left in place" >&2
+  else
+    rm -rf "$WORK"
+  fi
 }
 trap cleanup EXIT
 
