@@ -25,7 +25,8 @@
  * timeout).
  *
  * Prints one line of figures (ms): min / median / p99 / max of the trips and
- * the releases, and the number of crossings that timed out.  Asserts nothing.
+ * the releases, the number of crossings that timed out, and which crossing
+ * had the slowest trip (the first one: start-up).  Asserts nothing.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -229,7 +230,8 @@ int main(int argc, char **argv)
 		}
 	}
 	double *trip = calloc((size_t)crossings, sizeof(*trip)), *rel = calloc((size_t)crossings, sizeof(*rel));
-	int nt = 0, nr = 0, timeouts = 0, in_a_row = 0, done = 0;
+	int nt = 0, nr = 0, timeouts = 0, in_a_row = 0, done = 0, slowest = -1;
+	double slowest_ms = -1;
 	srand((unsigned)getpid());
 	/* Start above the release line, released. */
 	write_field(zfd, off, flen, above);
@@ -246,6 +248,10 @@ int main(int argc, char **argv)
 		} else {
 			trip[nt++] = t;
 			in_a_row = 0;
+			if (t > slowest_ms) {
+				slowest_ms = t;
+				slowest = i + 1;
+			}
 		}
 		pause_ms(gap);
 		write_field(zfd, off, flen, above);
@@ -262,6 +268,8 @@ int main(int argc, char **argv)
 	       done < crossings ? " (gave up: the guard did not answer)" : "");
 	figures("trip", trip, nt);
 	figures("release", rel, nr);
+	if (slowest > 0)
+		printf(" slowest trip #%d", slowest);
 	printf("\n");
 	free(trip);
 	free(rel);
