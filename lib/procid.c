@@ -28,26 +28,27 @@ static int next_field(const char **p, const char *end, const char **fs, const ch
 	return 0;
 }
 
-static int span_u64(const char *s, const char *e, uint64_t *out)
+/* The field [s, e) as a C string in buf (fields here are numbers: short). */
+static int span_cstr(const char *s, const char *e, char *buf, size_t size)
 {
-	char buf[32];
 	size_t n = (size_t)(e - s);
-	if (n == 0 || n >= sizeof(buf))
+	if (n == 0 || n >= size)
 		return -EINVAL;
 	memcpy(buf, s, n);
 	buf[n] = '\0';
-	return tier_parse_u64(buf, out);
+	return 0;
+}
+
+static int span_u64(const char *s, const char *e, uint64_t *out)
+{
+	char buf[32];
+	return span_cstr(s, e, buf, sizeof(buf)) < 0 ? -EINVAL : tier_parse_u64(buf, out);
 }
 
 static int span_int(const char *s, const char *e, int *out)
 {
 	char buf[32];
-	size_t n = (size_t)(e - s);
-	if (n == 0 || n >= sizeof(buf))
-		return -EINVAL;
-	memcpy(buf, s, n);
-	buf[n] = '\0';
-	return tier_parse_int(buf, out);
+	return span_cstr(s, e, buf, sizeof(buf)) < 0 ? -EINVAL : tier_parse_int(buf, out);
 }
 
 int tier_proc_stat_parse(const char *text, struct tier_proc_stat *out)
